@@ -1,0 +1,1 @@
+"""Reasoning routes: sources (model, endpoint, file), labelling, and ``routes/routes.parquet``."""

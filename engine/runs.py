@@ -1,0 +1,184 @@
+"""Run folders: layout, ``status.json``, the single-writer lock, and the run listing.
+
+A run's state on disk is the truth. ``status.json`` says what the engine last claimed; when
+it claims ``running`` but its process is gone, readers report ``interrupted`` — that is how
+both the CLI and the GUI tell a killed run from a live one.
+
+Plain Python only: the GUI imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .fsutil import atomic_write_json
+
+RUNS_DIR = "runs"
+LIVE_STATES = ("queued", "running", "stopping")
+STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def check_run_name(name: str) -> str:
+    if not _NAME_RE.match(name or ""):
+        raise UserError(f"run name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+    return name
+
+
+@dataclass
+class RunFolder:
+    """Paths of one run; creating the object touches nothing on disk."""
+
+    project: Path
+    name: str
+
+    def __post_init__(self):
+        self.project = Path(self.project)
+        check_run_name(self.name)
+
+    @property
+    def path(self) -> Path:
+        return self.project / RUNS_DIR / self.name
+
+    config = property(lambda self: self.path / "config.toml")
+    status_path = property(lambda self: self.path / "status.json")
+    events = property(lambda self: self.path / "events.jsonl")
+    samples = property(lambda self: self.path / "samples.jsonl")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    eval_dir = property(lambda self: self.path / "eval")
+    lock_path = property(lambda self: self.path / "engine.lock")
+    control_path = property(lambda self: self.path / "control")
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    # -- status ---------------------------------------------------------------------------
+
+    def read_status(self) -> dict:
+        """The status with liveness applied: a 'running' run whose engine is gone is 'interrupted'."""
+        try:
+            status = json.loads(self.status_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            status = {"state": "queued" if self.exists() else "missing", "step": 0}
+        if status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")):
+            status["state"] = "interrupted"
+        return status
+
+    def write_status(self, **fields) -> dict:
+        status = {}
+        try:
+            status = json.loads(self.status_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            pass
+        status.update(fields, updated=round(time.time(), 3))
+        atomic_write_json(self.status_path, status)
+        return status
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps of complete checkpoints (a checkpoint is complete once its marker file exists)."""
+        steps = []
+        if self.checkpoints.is_dir():
+            for child in self.checkpoints.iterdir():
+                m = re.fullmatch(r"step-(\d+)", child.name)
+                if m and (child / "COMPLETE").exists():
+                    steps.append(int(m.group(1)))
+        return sorted(steps)
+
+    # -- control (GUI/CLI -> engine) --------------------------------------------------------
+
+    def request(self, action: str) -> None:
+        """Ask the engine to 'stop' (checkpoint, then exit) or 'cancel' (exit now)."""
+        if action not in ("stop", "cancel"):
+            raise ValueError(action)
+        atomic_write_json(self.control_path, {"action": action, "ts": time.time()})
+
+    def pending_request(self) -> str | None:
+        try:
+            return json.loads(self.control_path.read_text(encoding="utf-8")).get("action")
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def clear_request(self) -> None:
+        try:
+            self.control_path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class RunLock:
+    """One engine per run. A lock left by a dead process is taken over, not obeyed."""
+
+    def __init__(self, run: RunFolder):
+        self.path = run.lock_path
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid_alive(pid) and pid != os.getpid():
+                    raise UserError(f"{self.path.parent.name}: already running in engine process {pid}",
+                                    hint="stop it first with `realm-engine stop`") from None
+                self.path.unlink(missing_ok=True)  # stale lock from a dead process
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(str(os.getpid()))
+            return
+        raise UserError(f"{self.path}: could not take the run lock")
+
+    def release(self) -> None:
+        try:
+            if int(self.path.read_text().strip() or 0) == os.getpid():
+                self.path.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def list_runs(project: str | Path) -> list[dict]:
+    """Every run of a project with its live state, newest first."""
+    root = Path(project) / RUNS_DIR
+    out = []
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.is_dir() and _NAME_RE.match(child.name):
+                run = RunFolder(project, child.name)
+                status = run.read_status()
+                out.append({"name": child.name, **status, "checkpoints": run.checkpoint_steps()})
+    out.sort(key=lambda r: r.get("started") or r.get("updated") or 0, reverse=True)
+    return out

@@ -1,0 +1,1 @@
+"""Training and evaluation stages (torch, transformers, peft, trl). Imported lazily by the CLI."""
