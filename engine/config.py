@@ -17,7 +17,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_origin, get_type_hints
 
 import tomli_w
 
@@ -122,6 +122,8 @@ class RLSection:
     max_completion_length: int = _f(256, "Longest completion, in tokens.", lo=1)
     temperature: float = _f(1.0, "Sampling temperature of rollouts.", lo=0.0, lo_open=True)
     beta: float = _f(0.0, "KL coefficient (0: no reference model).", lo=0.0)
+    candidate_mix: str = _f("contrastive", "Candidates shown: >=1 positive and >=1 negative, or positives only.",
+                            choices=("contrastive", "positives-only"))
     reward_correctness: float = _f(1.0, "Weight of the correctness reward.", lo=0.0)
     reward_format: float = _f(0.1, "Weight of the format reward.", lo=0.0)
     reward_verdict: float = _f(0.0, "Weight of the verdict-accuracy reward (0: off).", lo=0.0)

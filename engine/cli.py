@@ -1,0 +1,346 @@
+"""``realm-engine``: every action of the studio as a command-line verb.
+
+Exit codes: 0 ok; 2 a user error, shown as one line (no traceback); 1 an internal error, whose
+traceback is saved under the project's ``logs/`` and whose path is printed. ``--json`` makes a
+verb print its events (the events.jsonl schema) on stdout, one per line: that is how the GUI
+follows short verbs; training runs are followed through their ``events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .config import RECIPES
+from .errors import UserError
+
+
+class Reporter:
+    """Progress and results for one CLI call: JSON events (``--json``) or human lines on stderr."""
+
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self._last = 0.0
+
+    def event(self, type: str, **fields) -> None:
+        if self.as_json:
+            print(json.dumps({"v": 1, "ts": round(time.time(), 3), "type": type, **fields}, default=str), flush=True)
+
+    def info(self, message: str) -> None:
+        if self.as_json:
+            self.event("log", level="info", message=message)
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+    def progress(self, stage: str, done: int, total: int, eta_s: float | None = None) -> None:
+        self.event("progress", stage=stage, step=done, total=total, eta_s=eta_s)
+        if not self.as_json and (time.time() - self._last > 0.5 or done >= total):
+            self._last = time.time()
+            eta = f"  ETA {_fmt_s(eta_s)}" if eta_s is not None and done < total else ""
+            bar = "#" * int(30 * done / max(total, 1))
+            end = "\n" if done >= total else ""
+            print(f"\r{stage:8s} [{bar:30s}] {done}/{total}{eta}   ", end=end, file=sys.stderr, flush=True)
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    cells = [header] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- verbs
+
+
+def cmd_init(args, rep: Reporter) -> int:
+    from .project import init_project
+
+    path = init_project(args.dir, name=args.name, model=args.model, answer_type=args.answer_type)
+    rep.event("init_done", path=str(path))
+    rep.info(f"created project {path} (edit {path / 'realm.toml'}, then `realm-engine import {path} FILE`)")
+    return 0
+
+
+def cmd_import(args, rep: Reporter) -> int:
+    from .data.importers import import_problems, parse_mapping
+    from .project import open_project
+
+    project, cfg = open_project(args.dir)
+    report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
+                             answer_type=args.answer_type, test_fraction=args.test_fraction,
+                             skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run)
+    rejected = [{"file": f, "row": r, "reason": why} for f, r, why in report.rejected]
+    if args.dry_run:
+        rep.event("import_preview", fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
+                  rejected=rejected[:200], counts={"ok": len(report.problems), "rejected": len(rejected)})
+        if not rep.as_json:
+            print(f"{report.fmt}: {len(report.problems)} problems would be imported, {len(rejected)} refused")
+            for r in rejected[:20]:
+                print(f"  {r['file']}:{r['row']}: {r['reason']}")
+        return 0
+    rep.event("import_done", imported=report.imported, train=report.train, test=report.test, rejected=rejected[:200],
+              rejects_path=str(report.rejects_path) if report.rejects_path else None)
+    if not rep.as_json:
+        print(f"imported {report.imported} problems ({report.train} train, {report.test} test) from {args.file} [{report.fmt}]")
+        if report.rejected:
+            print(f"refused {len(report.rejected)} rows; see {report.rejects_path}")
+    return 0
+
+
+def _problem_dict(p) -> dict:
+    return {k: getattr(p, k) for k in ("id", "question", "answer", "answer_type", "choices", "rules", "split")}
+
+
+def cmd_routes(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .routes.generate import generate_routes
+
+    project, _ = open_project(args.dir)
+    summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
+                              guided=True if args.guided else None,
+                              progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
+    fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive")}
+    rep.event("routes_done", **fields)
+    if not rep.as_json:
+        print(_table([[fields[k] for k in fields]], list(fields)))
+    return 0
+
+
+def _detach(argv: list[str], project: Path, run: str, rep: Reporter) -> int:
+    """Re-run this command in its own session: the run outlives the terminal or the GUI."""
+    log_dir = project / "runs" / run
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "engine", *[a for a in argv if a != "--detach"]]
+    if "--run" not in cmd:
+        cmd += ["--run", run]
+    with open(log_dir / "engine.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=os.getcwd())
+    rep.event("detached", run=run, pid=proc.pid)
+    if not rep.as_json:
+        print(f"run {run} started in the background (pid {proc.pid}); follow it with "
+              f"`realm-engine runs {shlex.quote(str(project))}`")
+    return 0
+
+
+def cmd_train(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .runs import check_run_name
+
+    project, _ = open_project(args.dir)
+    run = check_run_name(args.run or f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if args.detach:
+        return _detach(sys.argv[1:], project, run, rep)
+    from .launch import train
+
+    state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
+                  launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config)
+    return 0 if state in ("finished", "paused") else (130 if state == "cancelled" else 1)
+
+
+def cmd_resume(args, rep: Reporter) -> int:
+    from .project import open_project
+
+    project, _ = open_project(args.dir)
+    if args.detach:
+        return _detach(sys.argv[1:], project, args.run, rep)
+    from .launch import resume
+
+    state = resume(project, args.run, echo=rep.as_json)
+    return 0 if state in ("finished", "paused") else (130 if state == "cancelled" else 1)
+
+
+def cmd_control(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .runs import RunFolder
+
+    project, _ = open_project(args.dir)
+    run = RunFolder(project, args.run)
+    if not run.exists():
+        raise UserError(f"run {args.run!r}: no such run in {project / 'runs'}")
+    status = run.read_status()
+    if status["state"] not in ("running", "queued", "stopping"):
+        raise UserError(f"run {args.run!r} is not running (state: {status['state']})")
+    run.request(args.verb)
+    rep.event("control_sent", run=args.run, action=args.verb)
+    if not rep.as_json:
+        print(f"{args.verb} requested for run {args.run} (engine pid {status.get('pid')})")
+    return 0
+
+
+def cmd_eval(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.evaluate import evaluate
+
+    project, _ = open_project(args.dir)
+    summary = evaluate(project, run=None if args.base else args.run,
+                       progress=lambda done, total, eta: rep.progress("eval", done, total, eta))
+    rep.event("eval_done", **summary)
+    if not rep.as_json:
+        print(_table([[summary["model"], summary["n"], f"{summary['accuracy_without_routes']:.3f}",
+                       f"{summary['accuracy_with_routes']:.3f}", f"{summary['autonomy_gap']:+.3f}",
+                       f"{summary['format_failure_rate']:.3f}"]],
+                     ["model", "n", "acc (no routes)", "acc (routes)", "autonomy gap", "format fail"]))
+    return 0
+
+
+def cmd_export(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.export import export_run
+
+    project, _ = open_project(args.dir)
+    result = export_run(project, args.run, Path(args.out), adapter_only=args.adapter_only,
+                        progress=lambda done, total, eta: rep.progress("export", done, total, eta))
+    rep.event("export_done", **result)
+    if not rep.as_json:
+        verdict = "verified" if result["verified"] else "VERIFICATION FAILED"
+        print(f"exported {args.run} to {result['path']} ({verdict}: {result['rescore']['agree']}/"
+              f"{result['rescore']['total']} re-scored answers agree)")
+    return 0 if result["verified"] else 1
+
+
+def cmd_runs(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .runs import list_runs
+
+    project, _ = open_project(args.dir)
+    runs = list_runs(project)
+    if rep.as_json:
+        rep.event("runs", runs=runs)
+        return 0
+    if not runs:
+        print(f"no runs yet in {project} (start one with `realm-engine train {project} --recipe realm-r1`)")
+        return 0
+    print(_table([[r["name"], r.get("state"), r.get("recipe", ""), r.get("stage", ""),
+                   f"{r.get('step', 0)}/{r.get('total_steps', '?')}", (r["checkpoints"] or ["-"])[-1]] for r in runs],
+                 ["run", "state", "recipe", "stage", "step", "last checkpoint"]))
+    return 0
+
+
+def cmd_demo(args, rep: Reporter) -> int:
+    from .demo.run import run_demo
+
+    run_demo(Path(args.dir) if args.dir else None, quick=args.quick, reporter=rep)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="realm-engine", description="ReaLM Studio engine: import data, sample reasoning "
+                                "routes, train with MRPV + EAAI, evaluate and export.")
+    p.add_argument("--version", action="version", version=f"realm-engine {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name, help, func):
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = verb("init", "create a project folder with a default realm.toml", cmd_init)
+    sp.add_argument("dir")
+    sp.add_argument("--name")
+    sp.add_argument("--model", help="HF hub id or local folder (default: the bundled Gemma 3 270M)")
+    sp.add_argument("--answer-type", choices=("choice", "number", "text", "regex", "python"))
+
+    sp = verb("import", "import problems into data/problems.parquet", cmd_import)
+    sp.add_argument("dir")
+    sp.add_argument("file", help="jsonl, csv, parquet, a BIG-bench task.json, an HF datasets folder or hub id")
+    sp.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv", "parquet", "hf", "bigbench"))
+    sp.add_argument("--map", help="column mapping, e.g. question=prompt,answer=label,choices=options")
+    sp.add_argument("--answer-type", choices=("choice", "number", "text", "regex", "python"))
+    sp.add_argument("--test-fraction", type=float)
+    sp.add_argument("--skip-bad", action="store_true", help="import the good rows, report the bad ones")
+    sp.add_argument("--dry-run", action="store_true", help="parse and report, write nothing")
+
+    sp = verb("routes", "sample and label reasoning routes into routes/routes.parquet", cmd_routes)
+    sp.add_argument("dir")
+    sp.add_argument("--source", required=True, help="model:<hf-id-or-path> | endpoint:<url> | file:<routes.jsonl>")
+    sp.add_argument("--k", type=int)
+    sp.add_argument("--temperature", type=float)
+    sp.add_argument("--guided", action="store_true", help="put the rules in the prompt (teacher-guided routes)")
+
+    for name, help, func in (("train", "start a training run", cmd_train), ("resume", "resume a stopped or killed run", cmd_resume)):
+        sp = verb(name, help, func)
+        sp.add_argument("dir")
+        if name == "train":
+            sp.add_argument("--recipe", required=True, choices=RECIPES)
+            sp.add_argument("--run", help="run name (default: <recipe>-<date>-<time>)")
+            sp.add_argument("--max-steps", type=int, help="RL steps (shortcut for --set rl.max_steps=N)")
+            sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. rl.beta=0.02")
+            sp.add_argument("--launcher", default="python", choices=("python", "accelerate"))
+            sp.add_argument("--num-processes", type=int, default=1)
+            sp.add_argument("--accelerate-config", help="accelerate config file (see assets/accelerate/)")
+        else:
+            sp.add_argument("--run", required=True)
+        sp.add_argument("--detach", action="store_true", help="run in the background, outliving this terminal")
+
+    for name, help in (("stop", "checkpoint, then end a run"), ("cancel", "end a run now, keeping its last checkpoint")):
+        sp = verb(name, help, cmd_control)
+        sp.add_argument("dir")
+        sp.add_argument("--run", required=True)
+
+    sp = verb("eval", "evaluate on the held-out split (with and without routes)", cmd_eval)
+    sp.add_argument("dir")
+    who = sp.add_mutually_exclusive_group(required=True)
+    who.add_argument("--run")
+    who.add_argument("--base", action="store_true", help="evaluate the untrained base model")
+
+    sp = verb("export", "export a run's model (merged safetensors, or the adapter)", cmd_export)
+    sp.add_argument("dir")
+    sp.add_argument("--run", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--adapter-only", action="store_true")
+
+    sp = verb("runs", "list a project's runs and their state", cmd_runs)
+    sp.add_argument("dir")
+
+    sp = verb("demo", "create the demo project, train, evaluate and print a before/after table", cmd_demo)
+    sp.add_argument("--dir", help="where to create the demo project (default: ./realm-demo)")
+    sp.add_argument("--quick", action="store_true", help="a short run (minutes on a laptop CPU)")
+    return p
+
+
+def _save_traceback(args) -> Path:
+    project = Path(getattr(args, "dir", None) or ".")
+    folder = project / "logs" if (project / "realm.toml").exists() else Path.home() / ".cache" / "realm-studio" / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    path.write_text(f"realm-engine {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    rep = Reporter(args.json)
+    try:
+        return args.func(args, rep)
+    except UserError as err:
+        rep.event("error", message=str(err))
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # our bug: keep the evidence, show one line
+        path = _save_traceback(args)
+        rep.event("error", message=f"internal error: {type(err).__name__}: {err}", traceback_path=str(path))
+        print(f"internal error: {type(err).__name__}: {str(err)[:300]}\ntraceback saved to {path}", file=sys.stderr)
+        return 1

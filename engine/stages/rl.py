@@ -1,0 +1,124 @@
+"""Stage ``rl``: MRPV + EAAI reinforcement learning on TRL's GRPOTrainer.
+
+The one change to TRL is ``MRPVTrainer._generate_and_score_completions``: before TRL generates,
+the step's rows are rewritten by ``MRPVPlanner`` (hinted prompt groups get candidate routes,
+the rest the bare question). It is a private hook, so trl is pinned in pyproject.toml and a test
+checks the hook still exists with the signature we override.
+"""
+
+from __future__ import annotations
+
+from ..errors import UserError
+from ..method.mrpv import MRPVPlanner
+from ..method.prompts import student_user_text
+from .context import RunCallback, RunContext
+from .models import render_prompt
+from .training import prepare_model, resume_point, save_final, trainer_args
+
+from trl import GRPOTrainer
+
+
+class MRPVTrainer(GRPOTrainer):
+    """GRPO whose prompts follow the EAAI plan of the current step."""
+
+    def __init__(self, *args, planner: MRPVPlanner, events=None, samples_per_step: int = 2, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.planner = planner
+        self.events = events
+        self.samples_per_step = samples_per_step
+
+    def _generate_and_score_completions(self, inputs):
+        step = self.state.global_step
+        inputs, plan = self.planner.rewrite(inputs, step)
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode]["fade/p"].append(plan.p)
+        self._metrics[mode]["fade/hinted_fraction"].append(plan.hinted_fraction)
+        output = super()._generate_and_score_completions(inputs)
+        if self.events is not None and self.accelerator.is_main_process:
+            self.events.emit("rollout_plan", stage="rl", step=step, p=plan.p,
+                             groups=[{"problem_id": g.problem_id, "hinted": g.hinted,
+                                      "k": len(g.candidate_labels)} for g in plan.groups.values()])
+            self._emit_samples(step, inputs)
+        return output
+
+    def _emit_samples(self, step: int, inputs: list[dict]) -> None:
+        """Best and worst completion of the step as bounded `sample` events."""
+        n = len(inputs)
+        completions = list(self._logs["completion"])[-n:]
+        rewards = {name: list(values)[-n:] for name, values in self._logs["rewards"].items()}
+        if self.samples_per_step <= 0 or len(completions) != n:
+            return
+        weights = dict(zip(self.reward_func_names, self.reward_weights.tolist()))
+        totals = [sum(weights[name] * (rewards[name][i] if rewards[name][i] == rewards[name][i] else 0.0)
+                      for name in rewards) for i in range(n)]
+        order = sorted(range(n), key=lambda i: totals[i])
+        picks = [(order[-1], "best"), (order[0], "worst")][: self.samples_per_step]
+        for i, rank in picks:
+            row = inputs[i]
+            self.events.sample("rl", step, row["prompt"], completions[i],
+                               {name: rewards[name][i] for name in rewards} | {"total": totals[i]},
+                               row["hinted"], rank=rank, problem_id=row["problem_id"])
+
+
+def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from ..data.problems import read_problems
+    from ..method.rewards import make_reward_functions
+    from ..method.verifiers import PythonVerifier
+    from ..project import problems_path
+    from ..routes.generate import read_routes
+
+    cfg = ctx.cfg
+    problems = [p for p in read_problems(problems_path(ctx.project)) if p.split == "train"]
+    if not problems:
+        raise UserError("rl: no training problems", hint="import data first with `realm-engine import`")
+    routes: dict[str, list[tuple[str, str]]] = {}
+    train_ids = {p.id for p in problems}
+    for route in read_routes(ctx.project) if (ctx.project / "routes" / "routes.parquet").exists() else []:
+        if route.problem_id in train_ids:
+            routes.setdefault(route.problem_id, []).append((route.text, route.label))
+    if not routes and cfg.fade.start > 0:
+        ctx.events.emit("warning", message="no routes: every prompt is unhinted (run `realm-engine routes` first)")
+
+    model, tokenizer, peft_config, device = prepare_model(ctx, stages_before)
+
+    def render(user_text: str) -> str:
+        return render_prompt(tokenizer, user_text, cfg.model.prompt_format)
+
+    planner = MRPVPlanner(cfg.fade, seed=cfg.project.seed, max_steps=cfg.rl.max_steps, render=render,
+                          questions={p.id: (p.question, p.choices) for p in problems}, routes=routes,
+                          positives_only=cfg.rl.candidate_mix == "positives-only")
+    rows = [{"prompt": render(student_user_text(p.question, p.choices)), "problem_id": p.id, "answer": p.answer,
+             "answer_type": p.answer_type, "choices": p.choices} for p in problems]
+    verifier = None
+    if cfg.data.python_verifier:
+        verifier = PythonVerifier(ctx.project, cfg.data.python_verifier, cfg.data.verifier_timeout_s)
+    reward_funcs, weights = make_reward_functions(cfg.data, cfg.rl, python_verifier=verifier)
+    args = GRPOConfig(
+        **trainer_args(ctx, "rl", device, save_steps=cfg.rl.save_steps),
+        learning_rate=cfg.rl.learning_rate,
+        max_steps=cfg.rl.max_steps,
+        per_device_train_batch_size=cfg.rl.prompts_per_step * cfg.rl.num_generations,
+        gradient_accumulation_steps=1,
+        num_generations=cfg.rl.num_generations,
+        max_completion_length=cfg.rl.max_completion_length,
+        temperature=cfg.rl.temperature,
+        beta=cfg.rl.beta,
+        reward_weights=weights,
+        log_completions=False,
+        remove_unused_columns=False,
+    )
+    trainer = MRPVTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=Dataset.from_list(rows),
+                          processing_class=tokenizer, peft_config=peft_config, callbacks=[RunCallback(ctx, "rl")],
+                          planner=planner, events=ctx.events, samples_per_step=cfg.rl.samples_per_step)
+    callback = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunCallback))
+    try:
+        trainer.train(resume_from_checkpoint=resume_point(ctx, "rl"))
+    finally:
+        if verifier is not None:
+            verifier.close()
+    if callback.stopped:
+        return
+    save_final(ctx, "rl", trainer)

@@ -1,0 +1,70 @@
+"""Model preparation and trainer settings shared by the distill and rl stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import Config
+from .context import RunContext, latest_checkpoint, load_chain, mark_complete, trained_chain
+from .models import load_model, load_tokenizer, pick_device, resolve_model
+
+
+def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):
+    """(model, tokenizer, peft_config, device): base weights + earlier stages of this run merged in."""
+    cfg = ctx.cfg
+    path = resolve_model(cfg.model.name, progress=lambda msg: ctx.events.log(msg))
+    device = pick_device(cfg.model)
+    tokenizer = load_tokenizer(cfg.model, path)
+    model = load_model(cfg.model, path, device=device)
+    model = load_chain(model, trained_chain(ctx.run, stages_before))
+    model.train()
+    peft_config = None
+    if cfg.model.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=cfg.model.lora_r, lora_alpha=cfg.model.lora_alpha, lora_dropout=cfg.model.lora_dropout,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
+    return model, tokenizer, peft_config, device
+
+
+def trainer_args(ctx: RunContext, stage: str, device: str, *, save_steps: int) -> dict:
+    """Keyword arguments common to SFTConfig and GRPOConfig."""
+    import torch
+
+    cfg: Config = ctx.cfg
+    on_gpu = device == "cuda"
+    bf16 = on_gpu and cfg.model.dtype in ("auto", "bfloat16") and torch.cuda.is_bf16_supported()
+    return dict(
+        output_dir=str(ctx.checkpoint_dir(stage)),
+        seed=cfg.project.seed,
+        data_seed=cfg.project.seed,
+        use_cpu=not on_gpu,
+        bf16=bf16,
+        fp16=False,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=3,
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        gradient_checkpointing=cfg.model.gradient_checkpointing,
+        lr_scheduler_type="linear",
+        warmup_steps=0,
+    )
+
+
+def save_final(ctx: RunContext, stage: str, trainer) -> Path:
+    """The stage's result (adapter or full model) in stages/<stage>/final, marked complete last."""
+    final = ctx.final_dir(stage)
+    if trainer.is_world_process_zero():
+        final.mkdir(parents=True, exist_ok=True)
+        trainer.model.save_pretrained(final)
+        trainer.processing_class.save_pretrained(final)
+        mark_complete(final, stage=stage, step=trainer.state.global_step)
+    return final
+
+
+def resume_point(ctx: RunContext, stage: str) -> str | None:
+    found = latest_checkpoint(ctx.checkpoint_dir(stage))
+    return str(found) if found else None
