@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -78,11 +79,10 @@ def execute(project: Path, run: RunFolder, *, echo: bool = False) -> str:
     with RunLock(run):
         run.clear_request()
         ctx = RunContext(project=Path(project), run=run, cfg=cfg, recipe=recipe, events=events)
-        ctx.install_signal_handlers()
+        old_handlers = ctx.install_signal_handlers()
         run.write_status(state="running", pid=os.getpid(), recipe=recipe)
         events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
-                    device=_device(), resumed=any((ctx.final_dir(s) / COMPLETE).exists() for s in STAGES[recipe])
-                    or run.checkpoint_steps() != [] or run.checkpoints.exists())
+                    device=_device(), resumed=run.checkpoints.exists())
         state = "finished"
         try:
             stages = STAGES[recipe]
@@ -107,6 +107,9 @@ def execute(project: Path, run: RunFolder, *, echo: bool = False) -> str:
             run.write_status(state=state, error=f"{type(err).__name__}: {err}")
             events.emit(RUN_FINISHED, state=state)
             raise
+        finally:
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
         run.clear_request()
         run.write_status(state=state, pid=None if state != "running" else os.getpid())
         events.emit(RUN_FINISHED, state=state)

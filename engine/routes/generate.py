@@ -1,6 +1,7 @@
-"""The ``routes`` stage: sample or import routes for the training problems, label them, store them.
+"""The ``routes`` stage: sample or import routes for the problems, label them, store them.
 
-- Only training problems get routes: the test split stays unseen until evaluation.
+- Every problem gets routes. Training reads only the train split's routes; evaluation *with
+  routes* shows the test split's (its answers are never trained on).
 - Every route is labelled by the verifier (positive, negative, or unparsed: its own label).
 - Model and endpoint sources journal each finished problem to ``routes/partial.jsonl``; a rerun
   with the same source string skips the problems that source already covered (journal or
@@ -37,8 +38,7 @@ def generate_routes(project_dir, source: str, *, k: int | None = None, temperatu
     """Make (or import) the routes of ``source`` and return the counts of that source's routes.
 
     ``None`` arguments take their value from ``[routes]`` in realm.toml (an empty ``source``
-    too). ``progress(done, total, eta_s)`` is called after each batch, counting training
-    problems; ``should_stop()`` is asked after each batch, and a stopped run keeps (merges)
+    too). ``progress(done, total, eta_s)`` is called after each batch, counting problems; ``should_stop()`` is asked after each batch, and a stopped run keeps (merges)
     everything finished so far and reports the rest as ``remaining``.
     """
     project_dir = Path(project_dir)
@@ -53,18 +53,15 @@ def generate_routes(project_dir, source: str, *, k: int | None = None, temperatu
     if temperature < 0:
         raise UserError(f"routes temperature: must be >= 0, got {temperature}")
     problems = read_problems(project_dir / PROBLEMS_FILE)
-    train = [p for p in problems if p.split == "train"]
-    if not train:
-        raise UserError(f"{project_dir / PROBLEMS_FILE}: no training problems (all are in the test split)")
     with _labeller(project_dir, cfg) as label:
         if kind == "file":
             return _import_file(project_dir, source, resolve_file(project_dir, target), problems, label, progress)
         rules = _rules_lookup(project_dir, cfg) if guided else (lambda problem: None)
         sampling = _Sampling(cfg, kind, target, k, temperature, rules)
-        _sample_missing(project_dir, source, train, sampling, label, progress, should_stop)
+        _sample_missing(project_dir, source, problems, sampling, label, progress, should_stop)
     merged = merge_routes(project_dir)
-    summary = summarize(train, [r for r in merged if r.source == source])
-    summary.remaining = len(train) - summary.problems
+    summary = summarize(problems, [r for r in merged if r.source == source])
+    summary.remaining = len(problems) - summary.problems
     return summary
 
 
@@ -80,19 +77,19 @@ class _Sampling:
     rules: Callable[[Problem], str | None]
 
 
-def _sample_missing(project_dir: Path, source: str, train: list[Problem], sampling: _Sampling, label,
+def _sample_missing(project_dir: Path, source: str, problems: list[Problem], sampling: _Sampling, label,
                     progress: Progress | None, should_stop: Callable[[], bool] | None) -> None:
-    """Sample the training problems ``source`` has not covered yet, journalling each batch."""
+    """Sample the problems ``source`` has not covered yet, journalling each batch."""
     covered = {r.problem_id for r in [*read_routes(project_dir), *read_partial(project_dir)] if r.source == source}
-    todo = [p for p in train if p.id not in covered]
-    done = len(train) - len(todo)
+    todo = [p for p in problems if p.id not in covered]
+    done = len(problems) - len(todo)
     if progress:
-        progress(done, len(train), None)
+        progress(done, len(problems), None)
     if not todo:
         return
     cfg = sampling.cfg
     sampler = open_source(cfg, sampling.kind, sampling.target, k=sampling.k, temperature=sampling.temperature)
-    position = {p.id: i for i, p in enumerate(train)}
+    position = {p.id: i for i, p in enumerate(problems)}
     started, finished = time.monotonic(), 0
     for start in range(0, len(todo), sampler.batch_size):
         batch = todo[start:start + sampler.batch_size]
@@ -108,7 +105,7 @@ def _sample_missing(project_dir: Path, source: str, train: list[Problem], sampli
         finished += len(batch)
         if progress:
             elapsed = time.monotonic() - started
-            progress(done + finished, len(train), elapsed / finished * (len(todo) - finished))
+            progress(done + finished, len(problems), elapsed / finished * (len(todo) - finished))
         if should_stop and should_stop():
             return
 
@@ -121,17 +118,13 @@ def _import_file(project_dir: Path, source: str, path: Path, problems: list[Prob
     routes, per_problem = [], {}
     for row in rows:
         problem = by_id[row.problem_id]
-        if problem.split != "train":
-            continue
         index = per_problem[problem.id] = per_problem.get(problem.id, -1) + 1
         routes.append(_route(problem, row.text, index, source, row.temperature, row.guided, created, label))
     merge_routes(project_dir, routes, replace_source=source)
-    train = [p for p in problems if p.split == "train"]
-    summary = summarize(train, routes)
-    summary.remaining = len(train) - summary.problems
-    summary.skipped = len(rows) - len(routes)
+    summary = summarize(problems, routes)
+    summary.remaining = len(problems) - summary.problems
     if progress:
-        progress(len(train), len(train), 0.0)
+        progress(len(problems), len(problems), 0.0)
     return summary
 
 

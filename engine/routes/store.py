@@ -22,7 +22,6 @@ from ..fsutil import append_line, atomic_write_parquet
 
 ROUTES_FILE = Path("routes") / "routes.parquet"
 PARTIAL_FILE = Path("routes") / "partial.jsonl"
-LABELS = ("positive", "negative", "unparsed")
 
 
 @dataclass
@@ -48,8 +47,7 @@ class RouteSummary:
     negatives: int
     unparsed: int
     contrastive: int  # problems with at least one positive and one negative route
-    remaining: int = 0  # training problems this source has not covered yet (a stopped run)
-    skipped: int = 0  # rows of an imported file left out because their problem is held out (test split)
+    remaining: int = 0  # problems this source has not covered yet (a stopped run)
 
 
 def route_id(problem_id: str, source: str, index: int) -> str:

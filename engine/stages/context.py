@@ -44,12 +44,12 @@ class RunContext:
         """'stop' or 'cancel' when the user asked (control file or signal), else None."""
         return self.stop_signal or self.run.pending_request()
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self) -> dict:
+        """Ctrl-C asks for a stop, SIGTERM for a cancel; returns the old handlers to restore."""
         def on_signal(signum, _frame):
             self.stop_signal = "stop" if signum == signal.SIGINT else "cancel"
 
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

@@ -101,8 +101,8 @@ def llama_server(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["", "#chat"])
-def test_a_real_endpoint_gives_k_labelled_routes_per_training_problem(llama_server, tmp_path, suffix):
-    project = make_project(tmp_path / "proj", number_problems(train=2, test=1), max_new_tokens=16)
+def test_a_real_endpoint_gives_k_labelled_routes_per_problem(llama_server, tmp_path, suffix):
+    project = make_project(tmp_path / "proj", number_problems(train=2, test=0), max_new_tokens=16)
     source = f"endpoint:{llama_server}{suffix}"
     summary = generate_routes(project, source, k=2, temperature=0.8)
 

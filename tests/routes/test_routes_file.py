@@ -28,7 +28,7 @@ def test_file_routes_are_labelled_by_the_verifier_with_their_provenance(project,
         {"problem_id": "p1", "text": "Answer: 3", "temperature": 0.7, "guided": True},
         {"problem_id": "p2", "text": "I am not sure."},
         {"problem_id": "p3", "text": "Answer: 6"},
-        {"problem_id": "p4", "text": "Answer: 8"},  # a test problem: never gets routes
+        {"problem_id": "p4", "text": "Answer: 8"},  # a test problem: its routes serve eval "with routes"
     ])
     summary = generate_routes(project, source)
     routes = sorted(read_routes(project), key=lambda r: r.id)
@@ -38,10 +38,11 @@ def test_file_routes_are_labelled_by_the_verifier_with_their_provenance(project,
         ("p1", "negative", "3", 0.7, True, source),
         ("p2", "unparsed", None, None, False, source),
         ("p3", "positive", "6", None, False, source),
+        ("p4", "positive", "8", None, False, source),
     ]
     assert all(r.created > 0 for r in routes)
     assert (summary.problems, summary.routes, summary.positives, summary.negatives, summary.unparsed,
-            summary.contrastive, summary.remaining, summary.skipped) == (3, 4, 2, 1, 1, 1, 0, 1)
+            summary.contrastive, summary.remaining) == (4, 5, 3, 1, 1, 1, 0)
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -72,7 +73,7 @@ def test_importing_the_same_file_again_replaces_its_routes_and_keeps_other_sourc
     summary = generate_routes(project, first)
     assert sorted((r.source, r.problem_id, r.label) for r in read_routes(project)) == [
         (first, "p2", "negative"), (other, "p3", "negative")]
-    assert (summary.problems, summary.routes, summary.remaining) == (1, 1, 2)
+    assert (summary.problems, summary.routes, summary.remaining) == (1, 1, 3)
 
 
 def test_a_relative_file_is_also_found_inside_the_project(project):

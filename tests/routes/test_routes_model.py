@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.config import load_config
+from engine.config import load_config, save_config
 from engine.data.problems import PROBLEMS_FILE, read_problems
 from engine.method.verifiers import verify_problem
 from engine.routes.generate import generate_routes, read_routes
@@ -17,8 +17,8 @@ from routes_testkit import make_project, number_problems
 
 @pytest.fixture
 def project(tmp_path):
-    # 4 training problems (p1..p4) in batches of 2, and p5 held out.
-    return make_project(tmp_path / "proj", number_problems(train=4, test=1), k=2, batch_size=2, max_new_tokens=8,
+    # 4 problems (p1..p4) in batches of 2.
+    return make_project(tmp_path / "proj", number_problems(train=4, test=0), k=2, batch_size=2, max_new_tokens=8,
                         temperature=0.9)
 
 
@@ -103,3 +103,15 @@ def test_other_sources_and_a_new_source_string_are_independent(project, tiny_mod
     summary = generate_routes(project, f"model:{tiny_model_dir}", k=1)
     assert (summary.problems, summary.routes) == (4, 4)  # the file's route on p1 does not count as done
     assert sorted(r.source.split(":")[0] for r in read_routes(project)) == ["file"] + ["model"] * 4
+
+
+def test_guided_prompts_show_the_project_rulebook_before_the_problems_rules(project, tiny_model_dir, sampled):
+    cfg = load_config(project)
+    cfg.data.rulebook = "rulebook.md"
+    save_config(project, cfg)
+    (project / "rulebook.md").write_text("Numbers are integers.\n")
+    generate_routes(project, f"model:{tiny_model_dir}", k=1, guided=True)
+    with_rules, without_rules = sampled[0]  # p1 has its own rules, p2 has none
+    assert with_rules.index("Numbers are integers.") < with_rules.index("Add the two numbers.")
+    assert "Numbers are integers." in without_rules and "Add the two numbers." not in without_rules
+    assert all(r.guided for r in read_routes(project))

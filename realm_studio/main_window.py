@@ -1,0 +1,227 @@
+"""The main window: a project, the workflow bar, one page per step, and the engine's state.
+
+The window owns no data: each panel reads the project folder itself when told which project
+is open, and reports a one-line state that the workflow bar shows under the step's name, so
+the user sees at a glance how far the project has come (Data → … → Export).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from engine.config import load_config
+from engine.errors import UserError
+
+from .engine_client import EngineClient, command_line
+from .panels import QtPanel
+
+# (key, module under realm_studio.panels, class, label); the first six form the workflow.
+STEPS = (
+    ("data", "qt_data_panel", "QtDataPanel", "Data"),
+    ("routes", "qt_routes_panel", "QtRoutesPanel", "Routes"),
+    ("fade", "qt_fade_panel", "QtFadePanel", "Fade curve"),
+    ("train", "qt_train_panel", "QtTrainPanel", "Train"),
+    ("evaluate", "qt_eval_panel", "QtEvalPanel", "Evaluate"),
+    ("export", "qt_export_dialog", "QtExportPanel", "Export"),
+    ("runs", "qt_runs_panel", "QtRunsPanel", "Runs"),
+)
+WORKFLOW_LENGTH = 6
+MAX_RECENT = 8
+
+
+def make_panel(engine: EngineClient, module: str, cls: str) -> QtPanel:
+    return getattr(importlib.import_module(f"{__package__}.panels.{module}"), cls)(engine)
+
+
+class QtWorkflowBar(QWidget):
+    """Left-to-right step buttons, each with the step's name and its current state."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.buttons: dict[str, QToolButton] = {}
+        self.labels: dict[str, str] = {}
+        self.states: dict[str, str] = {}
+        self.group = QButtonGroup(self, exclusive=True)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(6, 6, 6, 0)
+
+    def add_step(self, key: str, label: str, arrow: bool) -> QToolButton:
+        if arrow:
+            self._layout.addWidget(QLabel("→"))
+        elif self.buttons:  # a side page (Runs): set apart from the chain
+            self._layout.addStretch(1)
+        button = self.buttons[key] = QToolButton(checkable=True, autoRaise=True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setMinimumWidth(120)
+        self.labels[key] = label
+        self.group.addButton(button)
+        self._layout.addWidget(button)
+        self.set_state(key, "")
+        return button
+
+    def set_state(self, key: str, state: str) -> None:
+        self.states[key] = state
+        self.buttons[key].setText(f"{self.labels[key]}\n{state or ' '}")
+
+
+class QtMainWindow(QMainWindow):
+    """Open/create a project and move through its workflow steps."""
+
+    def __init__(self, engine: EngineClient | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.engine = engine or EngineClient(self)
+        self.settings = settings or QSettings("ReaLM", "ReaLM Studio")
+        self.project_dir: Path | None = None
+        self.setWindowTitle("ReaLM Studio")
+        self.workflow = QtWorkflowBar()
+        self.stack = QStackedWidget()
+        self.panels: dict[str, QtPanel] = {}
+        for index, (key, module, cls, label) in enumerate(STEPS):
+            panel = self.panels[key] = make_panel(self.engine, module, cls)
+            button = self.workflow.add_step(key, label, arrow=0 < index < WORKFLOW_LENGTH)
+            button.clicked.connect(lambda _on=False, key=key: self.show_step(key))
+            panel.sig_status.connect(lambda text, key=key: self.workflow.set_state(key, text))
+            panel.sig_changed.connect(lambda key=key: self._on_panel_changed(key))
+            self.stack.addWidget(panel)
+        if hasattr(self.panels["runs"], "sig_attach"):
+            self.panels["runs"].sig_attach.connect(self._on_attach_run)
+        self.banner = QLabel(wordWrap=True, styleSheet="color: #d1242f; padding: 4px")
+        self.banner.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.workflow)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.project_label = QLabel("No project")
+        self.engine_label = QLabel(f"engine: {self.engine.state}")
+        self.statusBar().addWidget(self.project_label, 1)
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.engine.sig_state.connect(lambda state: self.engine_label.setText(f"engine: {state}"))
+        self._build_menus()
+        self._restore()
+
+    # -- menus and settings --------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New project…", QKeySequence.StandardKey.New, self._on_new_project)
+        self._action(file_menu, "&Open project…", QKeySequence.StandardKey.Open, self._on_open_project)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
+        go_menu = self.menuBar().addMenu("&Go")
+        for index, (key, _module, _cls, label) in enumerate(STEPS, start=1):
+            self._action(go_menu, label, QKeySequence(f"Ctrl+{index}"), lambda key=key: self.show_step(key))
+        self._fill_recent_menu()
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value("recent_projects", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_projects():
+            self.recent_menu.addAction(path, lambda path=path: self.open_project(Path(path)))
+        self.recent_menu.setEnabled(bool(self.recent_projects()))
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        self.show_step(str(self.settings.value("step", "data")))
+
+    # -- project ------------------------------------------------------------------------
+
+    def open_project(self, project_dir: Path) -> bool:
+        """Show ``project_dir`` in every panel; a folder without a valid realm.toml is refused."""
+        project_dir = Path(project_dir).resolve()
+        try:
+            cfg = load_config(project_dir)
+        except UserError as err:
+            self.show_error(str(err).splitlines()[0])
+            return False
+        self.show_error("")
+        self.project_dir = project_dir
+        self.setWindowTitle(f"{cfg.project.name} — ReaLM Studio")
+        self.project_label.setText(str(project_dir))
+        for panel in self.panels.values():
+            panel.set_project(project_dir)
+        recent = [str(project_dir)] + [p for p in self.recent_projects() if p != str(project_dir)]
+        self.settings.setValue("recent_projects", recent[:MAX_RECENT])
+        self._fill_recent_menu()
+        return True
+
+    def create_project(self, project_dir: Path) -> None:
+        """Run ``init`` and open the new project when the engine is done."""
+        args = ["init", str(project_dir)]
+        self.statusBar().showMessage(command_line(args), 10000)
+        job = self.engine.run(args)
+        job.sig_finished.connect(lambda code: self.open_project(project_dir) if code == 0
+                                 else self.show_error(job.error_line or f"init failed (exit {code})"))
+
+    def show_error(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def _on_new_project(self) -> None:
+        folder, _filter = QFileDialog.getSaveFileName(self, "New project folder")
+        if folder:
+            self.create_project(Path(folder))
+
+    def _on_open_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
+        if folder:
+            self.open_project(Path(folder))
+
+    # -- steps --------------------------------------------------------------------------
+
+    def show_step(self, key: str) -> None:
+        if key not in self.panels:
+            key = "data"
+        self.stack.setCurrentWidget(self.panels[key])
+        self.workflow.buttons[key].setChecked(True)
+
+    def current_step(self) -> str:
+        return next(key for key, panel in self.panels.items() if panel is self.stack.currentWidget())
+
+    def _on_panel_changed(self, source: str) -> None:
+        """A panel wrote project files: the others re-read the disk."""
+        for key, panel in self.panels.items():
+            if key != source and self.project_dir is not None:
+                panel.set_project(self.project_dir)
+
+    def _on_attach_run(self, run_name: str) -> None:
+        self.panels["train"].attach(run_name)
+        self.show_step("train")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """Save the layout and stop our own jobs; detached training runs keep going."""
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("step", self.current_step())
+        self.settings.sync()
+        for panel in self.panels.values():
+            panel.shutdown()
+        self.engine.terminate_all()
+        super().closeEvent(event)

@@ -1,0 +1,187 @@
+"""Evaluate: did training help, and on which problems?
+
+Compares the base model (``eval/base/summary.json``) with a run (``runs/<run>/eval/``):
+accuracy without routes (the goal: autonomy), with routes, the gap between them and format
+failures. The per-problem ledger marks flips against the base model — wrong→right green,
+right→wrong red — because an average hides what was lost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from engine.runs import RunFolder, list_runs
+
+from ..engine_client import EngineClient, EngineJob, command_line
+from . import QtPanel
+
+SUMMARY_ROWS = (("accuracy_without_routes", "Accuracy without routes"),
+                ("accuracy_with_routes", "Accuracy with routes"),
+                ("autonomy_gap", "Autonomy gap (with − without)"),
+                ("format_failure_rate", "Format failures"),
+                ("n", "Problems"))
+LEDGER_COLUMNS = ("problem", "question", "answer", "base", "run", "run answer", "with routes")
+FLIP_COLORS = {"fixed": QColor(46, 160, 67, 70), "broken": QColor(218, 54, 51, 70)}
+
+
+def read_summary(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_ledger(folder: Path) -> list[dict]:
+    rows = []
+    try:
+        with open(folder / "ledger.jsonl", encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except OSError:
+        pass
+    return rows
+
+
+def flip(row: dict) -> str | None:
+    """"fixed" (base wrong → run right), "broken" (right → wrong), or None (same / no base)."""
+    base, now = row.get("base_correct_without"), row.get("correct_without")
+    if base is None or now is None or bool(base) == bool(now):
+        return None
+    return "fixed" if now else "broken"
+
+
+def _mark(value) -> str:
+    return "" if value is None else ("✓" if value else "✗")
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1%}" if isinstance(value, float) else str(value)
+
+
+class QtEvalPanel(QtPanel):
+    """Base-vs-run summary, the per-problem ledger with flips highlighted, and the eval button."""
+
+    title = "Evaluate"
+
+    def __init__(self, engine: EngineClient, parent: QWidget | None = None):
+        super().__init__(engine, parent)
+        self.ledger: list[dict] = []
+        self.job: EngineJob | None = None
+        self.run_combo = QComboBox()
+        self.run_combo.currentTextChanged.connect(lambda _name: self.refresh())
+        self.eval_run_button = QPushButton("Evaluate run", clicked=lambda: self.start_eval(base=False))
+        self.eval_base_button = QPushButton("Evaluate base model", clicked=lambda: self.start_eval(base=True))
+        self.command_label = QLabel(styleSheet="font-family: monospace")
+        self.flipped_only = QCheckBox("Flipped only", toggled=lambda _on: self._fill_ledger())
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Run"))
+        top.addWidget(self.run_combo, 1)
+        top.addWidget(self.eval_run_button)
+        top.addWidget(self.eval_base_button)
+        self.summary = self._table(("metric", "base", "run", "Δ"))
+        self.summary.setMaximumHeight(180)
+        self.ledger_table = self._table(LEDGER_COLUMNS)
+        self.ledger_label = QLabel("")
+        ledger_row = QHBoxLayout()
+        ledger_row.addWidget(self.ledger_label, 1)
+        ledger_row.addWidget(self.flipped_only)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.command_label)
+        layout.addWidget(self.summary)
+        layout.addLayout(ledger_row)
+        layout.addWidget(self.ledger_table, 1)
+
+    @staticmethod
+    def _table(columns) -> QTableWidget:
+        table = QTableWidget(0, len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def set_project(self, project_dir: Path | None) -> None:
+        super().set_project(project_dir)
+        names = [r["name"] for r in list_runs(self.project_dir)] if project_dir else []
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        self.run_combo.addItems(names)
+        self.run_combo.blockSignals(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read both summaries and the run's ledger."""
+        run = self.run_combo.currentText()
+        has_project = self.project_dir is not None
+        base = read_summary(self.project_dir / "eval" / "base") if has_project else {}
+        now = read_summary(RunFolder(self.project_dir, run).eval_dir) if has_project and run else {}
+        self.ledger = read_ledger(RunFolder(self.project_dir, run).eval_dir) if has_project and run else []
+        rows = []
+        for key, label in SUMMARY_ROWS:
+            a, b = base.get(key), now.get(key)
+            delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) and key != "n" else None
+            rows.append((label, _number(a), _number(b), "" if delta is None else f"{delta:+.1%}"))
+        self.summary.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.summary.setItem(r, c, QTableWidgetItem(text))
+        self.eval_run_button.setEnabled(bool(run) and self.job is None)
+        self.eval_base_button.setEnabled(has_project and self.job is None)
+        self._fill_ledger()
+        if now:
+            self.sig_status.emit(f"{run}: {_number(now.get('accuracy_without_routes'))} alone")
+        else:
+            self.sig_status.emit("base evaluated" if base else "not evaluated")
+
+    def visible_ledger(self) -> list[dict]:
+        return [row for row in self.ledger if not self.flipped_only.isChecked() or flip(row)]
+
+    def _fill_ledger(self) -> None:
+        rows = self.visible_ledger()
+        flips = [flip(row) for row in self.ledger]
+        self.ledger_label.setText(f"{len(self.ledger)} problems · {flips.count('fixed')} fixed · "
+                                  f"{flips.count('broken')} broken")
+        self.ledger_table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            cells = (row.get("problem_id"), row.get("question"), row.get("answer"),
+                     _mark(row.get("base_correct_without")), _mark(row.get("correct_without")),
+                     row.get("answer_without"), _mark(row.get("correct_with")))
+            color = FLIP_COLORS.get(flip(row))
+            for c, value in enumerate(cells):
+                item = QTableWidgetItem("" if value is None else str(value))
+                if color is not None:
+                    item.setBackground(color)
+                self.ledger_table.setItem(r, c, item)
+
+    def start_eval(self, base: bool) -> EngineJob | None:
+        """Run ``eval`` for the base model or the selected run; the tables refresh when it ends."""
+        if self.project_dir is None or self.job is not None:
+            return None
+        target = ["--base"] if base else ["--run", self.run_combo.currentText()]
+        args = ["eval", str(self.project_dir), *target]
+        self.command_label.setText(command_line(args))
+        self.job = self.engine.run(args)
+        self.job.sig_finished.connect(self._on_eval_finished)
+        self.refresh()
+        return self.job
+
+    def _on_eval_finished(self, code: int) -> None:
+        error = self.job.error_line if code else ""
+        self.job = None
+        self.refresh()
+        if error:
+            self.ledger_label.setText(f"eval failed: {error}")
+        self.sig_changed.emit()

@@ -1,0 +1,147 @@
+"""Export: turn a run into a model folder others can load, and prove it still works.
+
+The dialog runs ``export`` (merged weights, or the adapter only) and shows the engine's
+verification: the exported model is reloaded and re-scores a few problems, and the result
+(``export_done``: verified, agree/total) is what tells the user the files are good.
+The Export step page lists runs and opens the dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
+                               QVBoxLayout, QWidget)
+
+from engine.runs import list_runs
+
+from ..engine_client import EngineClient, EngineJob, command_line
+from . import QtPanel
+
+
+def verification_text(event: dict) -> str:
+    """The one line a user reads after an export."""
+    rescore = event.get("rescore") or {}
+    agree = f" (re-scored {rescore.get('agree')}/{rescore.get('total')} problems alike)" if rescore else ""
+    if event.get("verified"):
+        return f"Verified: {event.get('path')}{agree}"
+    return f"NOT verified: {event.get('path')}{agree}; check the export log"
+
+
+class QtExportDialog(QDialog):
+    """Choose merged / adapter-only and a destination, run ``export``, show the verification."""
+
+    def __init__(self, engine: EngineClient, project_dir: Path, run_name: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Export {run_name}")
+        self.engine, self.project_dir, self.run_name = engine, Path(project_dir), run_name
+        self.job: EngineJob | None = None
+        self.result_event: dict | None = None
+        self.merged = QRadioButton("Merged model (weights + tokenizer, loads anywhere)", checked=True)
+        self.adapter_only = QRadioButton("Adapter only (small; needs the base model)")
+        self.destination = QLineEdit(str(self.project_dir / "exports" / run_name))
+        browse = QPushButton("Browse…", clicked=self._on_browse)
+        destination_row = QHBoxLayout()
+        destination_row.addWidget(self.destination, 1)
+        destination_row.addWidget(browse)
+        self.command_label = QLabel(wordWrap=True, styleSheet="font-family: monospace")
+        self.progress = QProgressBar()
+        self.result_label = QLabel(wordWrap=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ApplyRole)
+        self.export_button.clicked.connect(self.start_export)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Kind", self.merged)
+        form.addRow("", self.adapter_only)
+        form.addRow("Destination", destination_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.command_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.buttons)
+        for widget in (self.merged, self.adapter_only):
+            widget.toggled.connect(self._update_command)
+        self.destination.textChanged.connect(self._update_command)
+        self._update_command()
+
+    def args(self) -> list[str]:
+        args = ["export", str(self.project_dir), "--run", self.run_name, "--out", self.destination.text().strip()]
+        return args + (["--adapter-only"] if self.adapter_only.isChecked() else [])
+
+    def _update_command(self) -> None:
+        self.command_label.setText(command_line(self.args()))
+
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", str(self.project_dir))
+        if folder:
+            self.destination.setText(folder)
+
+    def start_export(self) -> EngineJob | None:
+        if self.job is not None or not self.destination.text().strip():
+            return None
+        self.result_event = None
+        self.result_label.setText("Exporting…")
+        self.export_button.setEnabled(False)
+        self.job = self.engine.run(self.args())
+        self.job.sig_event.connect(self._on_event)
+        self.job.sig_finished.connect(self._on_finished)
+        return self.job
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == "progress":
+            self.progress.setRange(0, max(int(event.get("total") or 0), 1))
+            self.progress.setValue(int(event.get("step") or 0))
+        elif event.get("type") == "export_done":
+            self.result_event = event
+            self.result_label.setText(verification_text(event))
+
+    def _on_finished(self, code: int) -> None:
+        if code and self.result_event is None:
+            self.result_label.setText(f"Export failed: {self.job.error_line or f'exit code {code}'}")
+        self.job = None
+        self.export_button.setEnabled(True)
+
+    def reject(self) -> None:
+        if self.job is not None:  # closing the dialog stops the export
+            self.job.terminate()
+        super().reject()
+
+
+class QtExportPanel(QtPanel):
+    """The Export step: pick a run, open the dialog; lists what was exported so far."""
+
+    title = "Export"
+
+    def __init__(self, engine: EngineClient, parent: QWidget | None = None):
+        super().__init__(engine, parent)
+        self.run_combo = QComboBox()
+        self.export_button = QPushButton("Export…", clicked=self.open_dialog)
+        self.exports_label = QLabel(wordWrap=True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Run"))
+        row.addWidget(self.run_combo, 1)
+        row.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.exports_label)
+        layout.addStretch(1)
+
+    def set_project(self, project_dir: Path | None) -> None:
+        super().set_project(project_dir)
+        self.run_combo.clear()
+        if project_dir is not None:
+            self.run_combo.addItems([r["name"] for r in list_runs(self.project_dir) if r.get("checkpoints")])
+        exports = sorted(p.name for p in (self.project_dir / "exports").iterdir() if p.is_dir()) \
+            if project_dir is not None and (self.project_dir / "exports").is_dir() else []
+        self.exports_label.setText("Exported: " + ", ".join(exports) if exports else "Nothing exported yet")
+        self.export_button.setEnabled(self.run_combo.count() > 0)
+        self.sig_status.emit(f"{len(exports)} exported" if exports else "")
+
+    def open_dialog(self) -> QtExportDialog:
+        dialog = QtExportDialog(self.engine, self.project_dir, self.run_combo.currentText(), self)
+        dialog.finished.connect(lambda _result: self.set_project(self.project_dir))
+        dialog.open()
+        return dialog

@@ -1,0 +1,228 @@
+"""Routes: generate routes (``realm-engine routes``) and browse them against each other.
+
+The top box runs the engine's ``routes`` verb with a progress bar and a Stop button (the
+engine keeps finished problems, so a rerun resumes). Below, the problem table (filterable)
+and, for the selected problem, a positive and a negative route side by side with their
+first divergence marked: the contrast MRPV trains on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from engine.config import load_config
+from engine.errors import UserError
+
+from ..engine_client import EngineClient, EngineJob, command_line
+from ..models.routes_model import ProblemFilterProxy, ProblemRoutesModel, RouteStore
+from ..widgets.qt_route_diff import QtRouteDiff
+from . import QtPanel
+
+SOURCE_KINDS = ("model", "endpoint", "file")
+
+
+class QtRoutesPanel(QtPanel):
+    title = "Routes"
+
+    def __init__(self, engine: EngineClient, parent: QWidget | None = None):
+        super().__init__(engine, parent)
+        self.job: EngineJob | None = None
+        self.model = ProblemRoutesModel(self)
+        self.proxy = ProblemFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.diff = QtRouteDiff()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_generate_box())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_problem_list())
+        splitter.addWidget(self.diff)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _build_generate_box(self) -> QGroupBox:
+        box = QGroupBox("Generate routes")
+        self.source_kind = QComboBox()
+        self.source_kind.addItems(SOURCE_KINDS)
+        self.source_value = QLineEdit()
+        self.source_value.setPlaceholderText("model id or folder · http://host:port/v1 · routes.jsonl")
+        self.k = QSpinBox(minimum=1, maximum=256, value=8)
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.8)
+        self.guided = QCheckBox("guided (rules in the prompt)")
+        self.generate_button = QPushButton("Generate")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m problems")
+        self.command = QLabel()
+        self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        source = QHBoxLayout()
+        source.addWidget(self.source_kind)
+        source.addWidget(self.source_value, 1)
+        form = QFormLayout(box)
+        form.addRow("Source", source)
+        row = QHBoxLayout()
+        for label, widget in (("K", self.k), ("temperature", self.temperature)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        row.addWidget(self.guided)
+        row.addStretch(1)
+        row.addWidget(self.generate_button)
+        row.addWidget(self.stop_button)
+        form.addRow(row)
+        form.addRow(self.progress)
+        form.addRow("Command", self.command)
+        for signal in (self.source_kind.currentIndexChanged, self.source_value.textChanged, self.k.valueChanged,
+                       self.temperature.valueChanged, self.guided.toggled):
+            signal.connect(self._show_command)
+        self.generate_button.clicked.connect(self._on_generate)
+        self.stop_button.clicked.connect(self._on_stop)
+        return box
+
+    def _build_problem_list(self) -> QWidget:
+        self.contrastive_only = QCheckBox("contrastive only")
+        self.has_positives = QCheckBox("has positives")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search id or question")
+        self.search.setClearButtonEnabled(True)
+        for signal in (self.contrastive_only.toggled, self.has_positives.toggled, self.search.textChanged):
+            signal.connect(self._apply_filters)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_problem_selected)
+        self.shown = QLabel()
+        filters = QHBoxLayout()
+        filters.addWidget(self.contrastive_only)
+        filters.addWidget(self.has_positives)
+        filters.addWidget(self.search, 1)
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.shown)
+        return widget
+
+    # -- project ---------------------------------------------------------------------------
+
+    def set_project(self, project_dir: Path | None) -> None:
+        super().set_project(project_dir)
+        self.generate_button.setEnabled(project_dir is not None and self.job is None)
+        if project_dir is not None:
+            self._fill_generate_box()
+        self.reload()
+
+    def _fill_generate_box(self) -> None:
+        try:
+            routes = load_config(self.project_dir).routes
+        except UserError as err:
+            self.sig_status.emit(str(err).splitlines()[0])
+            return
+        kind, _, value = routes.source.partition(":")
+        if kind in SOURCE_KINDS:
+            self.source_kind.setCurrentText(kind)
+            self.source_value.setText(value)
+        self.k.setValue(routes.k)
+        self.temperature.setValue(routes.temperature)
+        self.guided.setChecked(routes.guided)
+        self._show_command()
+
+    def reload(self) -> None:
+        """Re-read routes.parquet (after a project change or a finished generation)."""
+        store = RouteStore.load(self.project_dir) if self.project_dir is not None else None
+        self.model.set_store(store)
+        self.diff.set_routes([], [])
+        self._apply_filters()
+        if store is not None:
+            contrastive = int(((store.counts[:, 0] > 0) & (store.counts[:, 1] > 0)).sum())
+            self.sig_status.emit(f"{store.n_routes} routes · {len(store.problem_ids)} problems "
+                                 f"({contrastive} contrastive)")
+        elif self.project_dir is not None:
+            self.sig_status.emit("no routes yet")
+
+    def _apply_filters(self) -> None:
+        self.proxy.set_filters(self.contrastive_only.isChecked(), self.has_positives.isChecked(), self.search.text())
+        self.shown.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()} problems")
+
+    def select_problem(self, proxy_row: int) -> None:
+        """Select a row of the (filtered) problem table, as a click would."""
+        index = self.proxy.index(proxy_row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+
+    def _on_problem_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        store = self.model.store
+        if store is None or not current.isValid():
+            self.diff.set_routes([], [])
+            return
+        problem = self.proxy.mapToSource(current).row()
+        positives = [store.route(r) for r in store.route_rows(problem, "positive")]
+        negatives = [store.route(r) for r in store.route_rows(problem, "negative")]
+        self.diff.set_routes(positives, negatives)
+
+    # -- generation ------------------------------------------------------------------------
+
+    def generate_args(self) -> list[str]:
+        args = ["routes", str(self.project_dir or "DIR"),
+                "--source", f"{self.source_kind.currentText()}:{self.source_value.text().strip()}",
+                "--k", str(self.k.value()), "--temperature", f"{self.temperature.value():g}"]
+        return args + (["--guided"] if self.guided.isChecked() else [])
+
+    def _show_command(self) -> None:
+        self.command.setText(command_line(self.generate_args()))
+
+    def _on_generate(self) -> None:
+        if self.project_dir is None or self.job is not None:
+            return
+        if not self.source_value.text().strip():
+            self.sig_status.emit("routes: give a source (a model, an endpoint URL or a routes.jsonl file)")
+            return
+        self.progress.setRange(0, 0)  # busy until the first progress event gives the total
+        self.job = self.engine.run(self.generate_args())
+        self.job.sig_event.connect(self._on_event)
+        self.job.sig_finished.connect(self._on_finished)
+        self.generate_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.sig_status.emit("generating routes…")
+
+    def _on_stop(self) -> None:
+        if self.job is not None:
+            self.stop_button.setEnabled(False)
+            self.sig_status.emit("stopping routes (finished problems are kept)…")
+            self.job.terminate()
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == "progress":
+            self.progress.setRange(0, max(int(event.get("total") or 0), 1))
+            self.progress.setValue(int(event.get("step") or 0))
+            eta = event.get("eta_s")
+            if eta is not None:
+                self.progress.setFormat(f"%v / %m problems · {float(eta):.0f} s left")
+        elif event.get("type") == "routes_done":
+            self.sig_status.emit(f"routes: {event.get('routes', 0)} routes, {event.get('positives', 0)} positive, "
+                                 f"{event.get('negatives', 0)} negative, {event.get('contrastive', 0)} problems "
+                                 f"contrastive")
+
+    def _on_finished(self, code: int) -> None:
+        job, self.job = self.job, None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if code == 0 else 0)
+        self.progress.setFormat("%v / %m problems")
+        self.generate_button.setEnabled(self.project_dir is not None)
+        self.stop_button.setEnabled(False)
+        self.reload()  # a stopped run kept its finished problems: show them too
+        if code != 0:
+            self.sig_status.emit(f"routes failed: {job.error_line}" if job and job.error_line else "routes stopped")
+        self.sig_changed.emit()

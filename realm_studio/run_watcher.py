@@ -1,0 +1,122 @@
+"""Follow one run through its folder: ``events.jsonl`` in, typed Qt signals out.
+
+The run's event log is the GUI's only live feed (never a pipe), so a window opened after the
+run started, or reopened after a crash, sees the same history by reading from offset 0.
+``status.json`` is polled beside it: a killed engine leaves "running" on disk, and
+``RunFolder.read_status`` reports that as "interrupted".
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine import events as ev
+from engine.events import EventTailer, parse_line
+from engine.runs import RunFolder
+
+POLL_MS = 250
+STATUS_EVERY = 4  # read status.json every 4th poll (once a second): the events carry the rest
+LOG_TYPES = (ev.LOG, ev.WARNING, ev.ERROR)
+
+
+def log_text(event: dict) -> str:
+    """The one line a log-like event shows in a log pane."""
+    kind = event.get("type")
+    message = str(event.get("message", ""))
+    if kind == ev.LOG:
+        level = event.get("level", "info")
+        return message if level == "info" else f"{level}: {message}"
+    if kind == ev.ERROR and event.get("hint"):
+        return f"error: {message} ({event['hint']})"
+    return f"{kind}: {message}"
+
+
+def last_log_lines(run: RunFolder, n: int = 20, tail_bytes: int = 256 * 1024) -> list[str]:
+    """The last ``n`` log/warning/error lines of a run, read from the end of its log only."""
+    try:
+        with open(run.events, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - tail_bytes))
+            chunk = handle.read()
+    except FileNotFoundError:
+        return []
+    lines = []
+    for raw in chunk.splitlines():
+        event = parse_line(raw)  # the first line may be cut by the seek: it is skipped
+        if event is not None and event["type"] in LOG_TYPES:
+            lines.append(log_text(event))
+    return lines[-n:]
+
+
+class RunWatcher(QObject):
+    """Tails one run's event log on a timer and re-emits each event as a typed signal."""
+
+    sig_metrics = Signal(int, dict)
+    """(step, {metric name: value}) from a ``metrics`` event."""
+    sig_progress = Signal(dict)
+    """A ``progress`` event: stage, step, total, eta_s, throughput."""
+    sig_sample = Signal(dict)
+    """A ``sample`` event: prompt, completion, rewards, hinted, rank."""
+    sig_log = Signal(str)
+    """One line for the log pane (log, warning and error events)."""
+    sig_state = Signal(str)
+    """The run state (status.json with liveness, or a ``run_finished`` event), on change only."""
+    sig_event = Signal(dict)
+    """Every event, for views that need the rarer types (checkpoint, run_started, …)."""
+
+    def __init__(self, run: RunFolder, interval_ms: int = POLL_MS, parent: QObject | None = None):
+        super().__init__(parent)
+        self.run = run
+        self.state = ""
+        self.tailer = EventTailer(run.events)
+        self._polls = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.poll)
+
+    @property
+    def skipped_lines(self) -> int:
+        """Malformed lines met so far (a crash mid-write leaves one)."""
+        return self.tailer.skipped
+
+    def start(self) -> None:
+        """Read everything written so far, then follow the log."""
+        self.poll()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def is_active(self) -> bool:
+        return self._timer.isActive()
+
+    def poll(self) -> int:
+        """Read new complete lines, emit their signals; return how many events were read."""
+        events = self.tailer.poll()
+        for event in events:
+            self._dispatch(event)
+        if self._polls % STATUS_EVERY == 0:
+            self._set_state(self.run.read_status().get("state", "missing"))
+        self._polls += 1
+        return len(events)
+
+    def _dispatch(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == ev.METRICS and isinstance(event.get("metrics"), dict):
+            self.sig_metrics.emit(int(event.get("step") or 0), event["metrics"])
+        elif kind == ev.PROGRESS:
+            self.sig_progress.emit(event)
+        elif kind == ev.SAMPLE:
+            self.sig_sample.emit(event)
+        elif kind in LOG_TYPES:
+            self.sig_log.emit(log_text(event))
+        elif kind == ev.RUN_FINISHED and event.get("state"):
+            self._set_state(str(event["state"]))
+        self.sig_event.emit(event)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.sig_state.emit(state)

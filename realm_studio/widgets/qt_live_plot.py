@@ -1,0 +1,110 @@
+"""A live line plot that stays responsive with 100,000+ points per series.
+
+Appending a point only writes into a growing numpy buffer and marks the series dirty; the
+curves are redrawn on the widget's own timer (never once per event), with pyqtgraph's peak
+downsampling and clip-to-view so only what is visible is drawn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+REDRAW_MS = 200
+
+
+class SeriesBuffer:
+    """x/y values in numpy arrays that double their capacity when full (amortised O(1) append)."""
+
+    def __init__(self, capacity: int = 1024):
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.resize(self._x, 2 * self.size)
+            self._y = np.resize(self._y, 2 * self.size)
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+class QtLivePlot(QWidget):
+    """One plot, one ``PlotDataItem`` per named series, redrawn at most every ``REDRAW_MS``."""
+
+    def __init__(self, title: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = title
+        self.series: dict[str, SeriesBuffer] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._dirty: set[str] = set()
+        self.plot_widget = pg.PlotWidget(title=title)
+        self.plot_widget.setBackground(None)  # follow the palette (light or dark)
+        self.plot_widget.showGrid(x=True, y=True, alpha=0.2)
+        self.plot_widget.setMinimumHeight(140)
+        self._legend = self.plot_widget.addLegend(offset=(5, 5))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+
+    def append(self, name: str, x: float, y: float | None) -> None:
+        """Add one point (a missing value, None, is skipped: JSON has no NaN)."""
+        if y is None:
+            return
+        buffer = self.series.get(name)
+        if buffer is None:
+            buffer = self.series[name] = SeriesBuffer()
+            self._add_curve(name)
+        buffer.append(float(x), float(y))
+        self._dirty.add(name)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The points of one series so far (copies: the buffers keep growing)."""
+        buffer = self.series[name]
+        return buffer.x.copy(), buffer.y.copy()
+
+    def clear(self) -> None:
+        self._timer.stop()
+        for curve in self._curves.values():
+            self.plot_widget.removeItem(curve)
+        self._legend.clear()
+        self.series.clear()
+        self._curves.clear()
+        self._dirty.clear()
+
+    def redraw(self) -> None:
+        """Push the dirty buffers to their curves (called by the timer, or directly)."""
+        self._timer.stop()
+        for name in self._dirty:
+            buffer = self.series[name]
+            self._curves[name].setData(buffer.x, buffer.y)
+        self._dirty.clear()
+
+    def curve_point_count(self, name: str) -> int:
+        """How many points the drawn curve holds (tests check the view, not only the buffer)."""
+        x, _ = self._curves[name].getOriginalDataset()
+        return 0 if x is None else len(x)
+
+    def _add_curve(self, name: str) -> None:
+        pen = pg.mkPen(pg.intColor(len(self._curves), hues=9), width=1.5)
+        curve = self.plot_widget.plot(name=name, pen=pen)
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        self._curves[name] = curve
