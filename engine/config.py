@@ -185,11 +185,14 @@ def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]
         problems.append(f"{key}: must be one of {', '.join(meta['choices'])}, got {value!r}")
     lo, hi = meta.get("lo"), meta.get("hi")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
-            bound = f"> {lo}" if meta.get("lo_open") else f">= {lo}"
-            problems.append(f"{key}: must be {bound}" + (f" and <= {hi}" if hi is not None else "") + f", got {value}")
-        elif hi is not None and value > hi:
-            problems.append(f"{key}: must be in [{lo}, {hi}], got {value}")
+        too_low = lo is not None and (value < lo or (meta.get("lo_open") and value == lo))
+        too_high = hi is not None and value > hi
+        if too_low or too_high:
+            if hi is None:
+                bound = f"> {lo}" if meta.get("lo_open") else f">= {lo}"
+            else:
+                bound = f"in {'(' if meta.get('lo_open') else '['}{lo}, {hi}]"
+            problems.append(f"{key}: must be {bound}, got {value}")
     return value, problems
 
 
