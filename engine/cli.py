@@ -29,6 +29,7 @@ class Reporter:
     def __init__(self, as_json: bool):
         self.as_json = as_json
         self._last = 0.0
+        self._bar_open = False  # a progress bar drawn without its newline yet
 
     def event(self, type: str, **fields) -> None:
         if self.as_json:
@@ -48,6 +49,13 @@ class Reporter:
             bar = "#" * int(30 * done / max(total, 1))
             end = "\n" if done >= total else ""
             print(f"\r{stage:8s} [{bar:30s}] {done}/{total}{eta}   ", end=end, file=sys.stderr, flush=True)
+            self._bar_open = not end
+
+    def end_bar(self) -> None:
+        """End an unfinished progress bar's line, so a message after it starts a line of its own."""
+        if self._bar_open:
+            print(file=sys.stderr, flush=True)
+            self._bar_open = False
 
 
 def _fmt_s(seconds: float) -> str:
@@ -110,14 +118,27 @@ def cmd_routes(args, rep: Reporter) -> int:
     from .routes.generate import generate_routes
 
     project, _ = open_project(args.dir)
+    stop = _stop_flag()  # SIGTERM/Ctrl-C: finish the batch, keep everything sampled, exit
     summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
-                              guided=True if args.guided else None,
+                              guided=True if args.guided else None, should_stop=stop.is_set,
                               progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
-    fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive")}
+    fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive",
+                                               "remaining")}
     rep.event("routes_done", **fields)
     if not rep.as_json:
         print(_table([[fields[k] for k in fields]], list(fields)))
     return 0
+
+
+def _stop_flag():
+    """An Event set by SIGTERM or Ctrl-C, so a long verb can end cleanly between batches."""
+    import signal
+    import threading
+
+    flag = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: flag.set())
+    return flag
 
 
 def _detach(argv: list[str], project: Path, run: str, rep: Reporter) -> int:
@@ -333,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args, rep)
     except UserError as err:
+        rep.end_bar()
         rep.event("error", message=str(err))
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -340,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # our bug: keep the evidence, show one line
+        rep.end_bar()
         path = _save_traceback(args)
         rep.event("error", message=f"internal error: {type(err).__name__}: {err}", traceback_path=str(path))
         print(f"internal error: {type(err).__name__}: {str(err)[:300]}\ntraceback saved to {path}", file=sys.stderr)

@@ -59,6 +59,7 @@ class EventWriter:
         self.run = run
         self.echo = echo
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _end_torn_line(self.path)
 
     def emit(self, type: str, **fields) -> dict:
         event = {"v": SCHEMA_VERSION, "ts": round(time.time(), 3), "type": type, "run": self.run, **_clean(fields)}
@@ -74,6 +75,20 @@ class EventWriter:
     def sample(self, stage: str, step: int, prompt: str, completion: str, rewards: dict, hinted: bool, **extra) -> dict:
         return self.emit(SAMPLE, stage=stage, step=step, prompt=prompt[-MAX_SAMPLE_CHARS:],
                          completion=completion[:MAX_SAMPLE_CHARS], rewards=rewards, hinted=hinted, **extra)
+
+
+def _end_torn_line(path: Path) -> None:
+    """Close a partial last line left by a kill mid-write, so the next event starts a line of
+    its own instead of being glued to the torn one (and lost with it)."""
+    try:
+        with open(path, "rb+") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+    except FileNotFoundError:
+        pass
 
 
 def parse_line(line: bytes | str) -> dict | None:

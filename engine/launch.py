@@ -37,6 +37,10 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
         if recipe == "rft":
             overrides.append(f"distill.max_steps={max_steps}")
     cfg = apply_recipe(apply_overrides(load_config(project), overrides), recipe)
+    if "rl" in STAGES[recipe]:
+        from .stages.rollout_engine import rollout_engine_args
+
+        rollout_engine_args(cfg.rl)  # a missing vLLM is refused before the run exists
     run.path.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run.config, f'# run {run_name}: recipe {recipe}\nrecipe = "{recipe}"\n\n' + config_to_toml(cfg))
     run.write_status(state="queued", recipe=recipe, started=time.time(), pid=os.getpid(), step=0)
@@ -51,9 +55,15 @@ def resume(project: Path, run_name: str, *, echo: bool = False) -> str:
     run = RunFolder(project, run_name)
     if not run.config.exists():
         raise UserError(f"run {run_name!r}: no such run in {project / 'runs'}")
-    state = run.read_status().get("state")
-    if state == "finished":
+    status = run.read_status()
+    if status.get("state") == "finished":
         raise UserError(f"run {run_name!r} has already finished")
+    launcher = status.get("launcher") or {}
+    if launcher.get("name") == "accelerate":  # resume as it was started: same launcher, same processes
+        from .distributed import launch_accelerate
+
+        return launch_accelerate(project, run, num_processes=launcher["num_processes"],
+                                 config_file=launcher.get("config_file"), echo=echo)
     return execute(project, run, echo=echo)
 
 
@@ -70,50 +80,64 @@ def read_run_config(run: RunFolder):
     return recipe, config_from_dict(raw, source=str(run.config))
 
 
-def execute(project: Path, run: RunFolder, *, echo: bool = False) -> str:
-    """Run (or continue) every unfinished stage of a run in this process; return the final state."""
-    from .stages.context import COMPLETE, RunContext
+def execute(project: Path, run: RunFolder, *, echo: bool = False, rank=None) -> str:
+    """Run (or continue) every unfinished stage of a run in this process; return the final state.
 
+    ``rank`` (an ``engine.distributed.Rank``) marks one rank of a multi-process run: its launcher
+    parent then holds the run lock and the control file, and only rank 0 writes to the run folder.
+    """
     recipe, cfg = read_run_config(run)
-    events = EventWriter(run.events, run.name, echo=echo)
+    if rank is not None:
+        return _run_stages(Path(project), rank.view(run), recipe, cfg, rank.events(run, echo),
+                           owner_pid=rank.owner_pid, world_size=rank.world_size)
     with RunLock(run):
         run.clear_request()
-        ctx = RunContext(project=Path(project), run=run, cfg=cfg, recipe=recipe, events=events)
-        old_handlers = ctx.install_signal_handlers()
-        run.write_status(state="running", pid=os.getpid(), recipe=recipe)
-        events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
-                    device=_device(), resumed=run.checkpoints.exists())
-        state = "finished"
-        try:
-            stages = STAGES[recipe]
-            for i, stage in enumerate(stages):
-                if (ctx.final_dir(stage) / COMPLETE).exists():
-                    continue
-                _run_stage(ctx, stage, stages[:i])
-                if not (ctx.final_dir(stage) / COMPLETE).exists():  # stopped or cancelled between steps
-                    state = "paused" if ctx.requested() == "stop" else "cancelled"
-                    break
-        except UserError as err:
-            events.emit(ERROR, message=str(err), hint=err.hint)
-            state = "failed"
-            run.write_status(state=state, error=str(err))
-            events.emit(RUN_FINISHED, state=state)
-            raise
-        except BaseException as err:
-            path = run.path / "traceback.txt"
-            atomic_write_text(path, traceback.format_exc())
-            events.emit(ERROR, message=f"{type(err).__name__}: {err}", traceback_path=str(path))
-            state = "failed"
-            run.write_status(state=state, error=f"{type(err).__name__}: {err}")
-            events.emit(RUN_FINISHED, state=state)
-            raise
-        finally:
-            for sig, handler in old_handlers.items():
-                signal.signal(sig, handler)
+        state = _run_stages(Path(project), run, recipe, cfg, EventWriter(run.events, run.name, echo=echo),
+                            owner_pid=os.getpid(), world_size=1)
         run.clear_request()
-        run.write_status(state=state, pid=None if state != "running" else os.getpid())
-        events.emit(RUN_FINISHED, state=state)
         return state
+
+
+def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWriter, *, owner_pid: int,
+                world_size: int) -> str:
+    from .stages.context import COMPLETE, RunContext
+
+    ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events)
+    old_handlers = ctx.install_signal_handlers()
+    run.write_status(state="running", pid=owner_pid, recipe=recipe)
+    events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
+                device=_device(), resumed=run.checkpoints.exists(), world_size=world_size)
+    state = "finished"
+    try:
+        stages = STAGES[recipe]
+        for i, stage in enumerate(stages):
+            if (ctx.final_dir(stage) / COMPLETE).exists():
+                continue
+            _run_stage(ctx, stage, stages[:i])
+            ctx.sync_ranks()
+            if not (ctx.final_dir(stage) / COMPLETE).exists():  # stopped or cancelled between steps
+                state = "paused" if ctx.requested() == "stop" else "cancelled"
+                break
+    except UserError as err:
+        events.emit(ERROR, message=str(err), hint=err.hint)
+        state = "failed"
+        run.write_status(state=state, error=str(err))
+        events.emit(RUN_FINISHED, state=state)
+        raise
+    except BaseException as err:
+        path = run.traceback_path
+        atomic_write_text(path, traceback.format_exc())
+        events.emit(ERROR, message=f"{type(err).__name__}: {err}", traceback_path=str(path))
+        state = "failed"
+        run.write_status(state=state, error=f"{type(err).__name__}: {err}")
+        events.emit(RUN_FINISHED, state=state)
+        raise
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+    run.write_status(state=state, pid=None)
+    events.emit(RUN_FINISHED, state=state)
+    return state
 
 
 def _run_stage(ctx, stage: str, before: tuple[str, ...]) -> None:

@@ -70,6 +70,7 @@ class RunFolder:
     eval_dir = property(lambda self: self.path / "eval")
     lock_path = property(lambda self: self.path / "engine.lock")
     control_path = property(lambda self: self.path / "control")
+    traceback_path = property(lambda self: self.path / "traceback.txt")
 
     def exists(self) -> bool:
         return self.path.is_dir()

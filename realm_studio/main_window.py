@@ -19,6 +19,7 @@ from engine.config import load_config
 from engine.errors import UserError
 
 from .engine_client import EngineClient, command_line
+from .first_start import DemoSetup, QtFirstStartBanner, demo_locations, existing_demo
 from .panels import QtPanel
 
 # (key, module under realm_studio.panels, class, label); the first six form the workflow.
@@ -93,11 +94,15 @@ class QtMainWindow(QMainWindow):
             self.panels["runs"].sig_attach.connect(self._on_attach_run)
         self.banner = QLabel(wordWrap=True, styleSheet="color: #d1242f; padding: 4px")
         self.banner.hide()
+        self.first_start = QtFirstStartBanner()
+        self.first_start.sig_open_demo.connect(self.open_demo)
+        self.first_start.setVisible(not self.recent_projects())
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.workflow)
         layout.addWidget(self.banner)
+        layout.addWidget(self.first_start)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.project_label = QLabel("No project")
@@ -162,6 +167,7 @@ class QtMainWindow(QMainWindow):
             self.show_error(str(err).splitlines()[0])
             return False
         self.show_error("")
+        self.first_start.hide()
         self.project_dir = project_dir
         self.setWindowTitle(f"{cfg.project.name} — ReaLM Studio")
         self.project_label.setText(str(project_dir))
@@ -179,6 +185,19 @@ class QtMainWindow(QMainWindow):
         job = self.engine.run(args)
         job.sig_finished.connect(lambda code: self.open_project(project_dir) if code == 0
                                  else self.show_error(job.error_line or f"init failed (exit {code})"))
+
+    def open_demo(self) -> None:
+        """Open the demo project, setting it up through the engine first when there is none."""
+        folder = existing_demo()
+        if folder is not None:
+            self.open_project(folder)
+            return
+        setup = DemoSetup(self.engine, demo_locations()[-1], self)
+        setup.sig_step.connect(self.first_start.show_progress)
+        setup.sig_step.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        setup.sig_failed.connect(self.first_start.show_failure)
+        setup.sig_done.connect(lambda folder: self.open_project(folder) and self.show_step("routes"))
+        setup.start()
 
     def show_error(self, text: str) -> None:
         self.banner.setText(text)

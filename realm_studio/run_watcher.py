@@ -18,13 +18,29 @@ from engine.runs import RunFolder
 
 POLL_MS = 250
 STATUS_EVERY = 4  # read status.json every 4th poll (once a second): the events carry the rest
-LOG_TYPES = (ev.LOG, ev.WARNING, ev.ERROR)
+# The run's milestones go to the log pane too: a run that is killed without a word still
+# shows how far it got (started, checkpoints, stages) in its last log lines.
+LOG_TYPES = (ev.LOG, ev.WARNING, ev.ERROR, ev.RUN_STARTED, ev.STAGE_STARTED, ev.CHECKPOINT, ev.STAGE_FINISHED,
+             ev.RUN_FINISHED)
 
 
 def log_text(event: dict) -> str:
     """The one line a log-like event shows in a log pane."""
     kind = event.get("type")
     message = str(event.get("message", ""))
+    stage = event.get("stage", "")
+    if kind == ev.RUN_STARTED:
+        verb = "resumed" if event.get("resumed") else "started"
+        return f"run {verb}: recipe {event.get('recipe', '?')} on {event.get('device', '?')}"
+    if kind == ev.STAGE_STARTED:
+        return f"{stage}: started at step {event.get('start_step', 0)} of {event.get('total_steps', '?')}"
+    if kind == ev.CHECKPOINT:
+        return f"{stage}: checkpoint saved at step {event.get('step')}"
+    if kind == ev.STAGE_FINISHED:
+        how = f"stopped ({event['stopped']})" if event.get("stopped") else "done"
+        return f"{stage}: {how} at step {event.get('step')}"
+    if kind == ev.RUN_FINISHED:
+        return f"run {event.get('state', 'ended')}"
     if kind == ev.LOG:
         level = event.get("level", "info")
         return message if level == "info" else f"{level}: {message}"
@@ -50,11 +66,29 @@ def last_log_lines(run: RunFolder, n: int = 20, tail_bytes: int = 256 * 1024) ->
     return lines[-n:]
 
 
+class RunSteps:
+    """A stage's step → the run's step: the steps of earlier stages (distill) come first, so a
+    multi-stage run plots as one line, and a resumed stage replays the same run steps."""
+
+    def __init__(self):
+        self._offsets: dict[str, int] = {}
+        self._steps_so_far = 0
+
+    def run_step(self, event: dict) -> int:
+        """Feed every event in order; for a ``metrics`` event the result is its x on a plot."""
+        stage = event.get("stage")
+        if event.get("type") == ev.STAGE_STARTED and stage not in self._offsets:
+            self._offsets[stage] = self._steps_so_far
+            self._steps_so_far += int(event.get("total_steps") or 0)
+        return self._offsets.get(stage, 0) + int(event.get("step") or 0)
+
+
 class RunWatcher(QObject):
     """Tails one run's event log on a timer and re-emits each event as a typed signal."""
 
     sig_metrics = Signal(int, dict)
-    """(step, {metric name: value}) from a ``metrics`` event."""
+    """(run step, {metric name: value}) from a ``metrics`` event; the run step counts on across
+    stages (distill's steps, then RL's), so a multi-stage run plots as one line."""
     sig_progress = Signal(dict)
     """A ``progress`` event: stage, step, total, eta_s, throughput."""
     sig_sample = Signal(dict)
@@ -72,6 +106,7 @@ class RunWatcher(QObject):
         self.state = ""
         self.tailer = EventTailer(run.events)
         self._polls = 0
+        self._run_steps = RunSteps()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.poll)
@@ -104,8 +139,9 @@ class RunWatcher(QObject):
 
     def _dispatch(self, event: dict) -> None:
         kind = event["type"]
+        run_step = self._run_steps.run_step(event)
         if kind == ev.METRICS and isinstance(event.get("metrics"), dict):
-            self.sig_metrics.emit(int(event.get("step") or 0), event["metrics"])
+            self.sig_metrics.emit(run_step, event["metrics"])
         elif kind == ev.PROGRESS:
             self.sig_progress.emit(event)
         elif kind == ev.SAMPLE:

@@ -21,7 +21,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_tiny_model(path: str | Path, *, chat_template: bool = False, seed: int = 0) -> Path:
+def make_tiny_model(path: str | Path, *, chat_template: bool = False, seed: int = 0,
+                    hidden_size: int = 32, num_hidden_layers: int = 2) -> Path:
+    """The tiny model at ``path``; the benchmarks pass a bigger shape so a step is not all Python."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
@@ -41,7 +43,8 @@ def make_tiny_model(path: str | Path, *, chat_template: bool = False, seed: int 
     fast.save_pretrained(path)
 
     torch.manual_seed(seed)
-    cfg = Qwen2Config(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    cfg = Qwen2Config(vocab_size=len(fast), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                      num_hidden_layers=num_hidden_layers,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                       tie_word_embeddings=True, pad_token_id=fast.pad_token_id,
                       eos_token_id=fast.eos_token_id, bos_token_id=None)

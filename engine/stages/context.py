@@ -20,6 +20,7 @@ from ..events import CHECKPOINT, METRICS, PROGRESS, STAGE_FINISHED, STAGE_STARTE
 from ..runs import RunFolder
 
 COMPLETE = "COMPLETE"  # marker written once a checkpoint is fully on disk
+_REQUESTS = (None, "stop", "cancel")  # ordered: when ranks disagree the larger wins
 
 
 @dataclass
@@ -29,7 +30,7 @@ class RunContext:
     cfg: Config
     recipe: str
     events: EventWriter
-    stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel)
+    stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
 
     def stage_dir(self, stage: str) -> Path:
         return self.run.path / "stages" / stage
@@ -43,6 +44,29 @@ class RunContext:
     def requested(self) -> str | None:
         """'stop' or 'cancel' when the user asked (control file or signal), else None."""
         return self.stop_signal or self.run.pending_request()
+
+    def agreed_request(self) -> str | None:
+        """``requested()``, the same on every rank of a multi-process run (any rank's request counts,
+        cancel over stop), so that all ranks leave at the same step and none waits in a collective."""
+        import torch.distributed as dist
+
+        request = self.requested()
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return request
+        import torch
+
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+        code = torch.tensor([_REQUESTS.index(request)], device=device)
+        dist.all_reduce(code, op=dist.ReduceOp.MAX)
+        self.stop_signal = _REQUESTS[int(code.item())]
+        return self.stop_signal
+
+    def sync_ranks(self) -> None:
+        """Wait for every rank (rank 0 alone writes a stage's result, which the others then read)."""
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
 
     def install_signal_handlers(self) -> dict:
         """Ctrl-C asks for a stop, SIGTERM for a cancel; returns the old handlers to restore."""
@@ -120,7 +144,7 @@ class RunCallback(TrainerCallback):
                                  throughput=round(rate, 4) if rate else None)
             self.ctx.run.write_status(stage=self.stage, step=state.global_step, total_steps=state.max_steps,
                                       eta_s=eta)
-        request = self.ctx.requested()
+        request = self.ctx.agreed_request()
         if request and state.global_step < state.max_steps:
             self.stopped = request
             control.should_training_stop = True

@@ -148,7 +148,7 @@ def load_model(model_cfg: ModelSection, path: str | None = None, *, device: str 
         AutoConfig.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
     except ValueError as err:
         msg = _first_line(err)
-        if "trust_remote_code" in msg:
+        if "trust_remote_code" in msg or "custom code" in msg:  # transformers 5 says the latter
             raise UserError(f"model {model_cfg.name!r} ships its own code; enable it with model.trust_remote_code = true "
                             "only if you trust its source") from None
         raise UserError(f"model {model_cfg.name!r}: unsupported architecture ({msg})") from None

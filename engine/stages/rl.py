@@ -13,6 +13,7 @@ from ..method.mrpv import MRPVPlanner
 from ..method.prompts import student_user_text
 from .context import RunCallback, RunContext
 from .models import render_prompt
+from .rollout_engine import rollout_engine_args
 from .training import prepare_model, resume_point, save_final, trainer_args
 
 from trl import GRPOTrainer
@@ -34,18 +35,27 @@ class MRPVTrainer(GRPOTrainer):
         self._metrics[mode]["fade/p"].append(plan.p)
         self._metrics[mode]["fade/hinted_fraction"].append(plan.hinted_fraction)
         output = super()._generate_and_score_completions(inputs)
+        groups = [{"problem_id": g.problem_id, "hinted": g.hinted, "k": len(g.candidate_labels)}
+                  for g in plan.groups.values()]
+        if self.accelerator.num_processes > 1:  # each rank planned its own prompts: rank 0 logs them all
+            from accelerate.utils import gather_object
+
+            groups = gather_object(groups)
         if self.events is not None and self.accelerator.is_main_process:
-            self.events.emit("rollout_plan", stage="rl", step=step, p=plan.p,
-                             groups=[{"problem_id": g.problem_id, "hinted": g.hinted,
-                                      "k": len(g.candidate_labels)} for g in plan.groups.values()])
+            self.events.emit("rollout_plan", stage="rl", step=step, p=plan.p, groups=groups)
             self._emit_samples(step, inputs)
         return output
 
     def _emit_samples(self, step: int, inputs: list[dict]) -> None:
-        """Best and worst completion of the step as bounded `sample` events."""
+        """Best and worst completion of the step as bounded `sample` events (of rank 0's own prompts)."""
         n = len(inputs)
-        completions = list(self._logs["completion"])[-n:]
-        rewards = {name: list(values)[-n:] for name, values in self._logs["rewards"].items()}
+        world = self.accelerator.num_processes
+
+        def mine(logged) -> list:  # TRL logs every rank's rows, rank 0's first: ours lead the step's n * world
+            return list(logged)[-n * world:][:n]
+
+        completions = mine(self._logs["completion"])
+        rewards = {name: mine(values) for name, values in self._logs["rewards"].items()}
         if self.samples_per_step <= 0 or len(completions) != n:
             return
         weights = dict(zip(self.reward_func_names, self.reward_weights.tolist()))
@@ -71,6 +81,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     from ..routes.generate import read_routes
 
     cfg = ctx.cfg
+    engine_args = rollout_engine_args(cfg.rl)  # before loading anything: a missing vLLM is reported at once
     problems = [p for p in read_problems(problems_path(ctx.project)) if p.split == "train"]
     if not problems:
         raise UserError("rl: no training problems", hint="import data first with `realm-engine import`")
@@ -109,6 +120,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
         reward_weights=weights,
         log_completions=False,
         remove_unused_columns=False,
+        **engine_args,
     )
     trainer = MRPVTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=Dataset.from_list(rows),
                           processing_class=tokenizer, peft_config=peft_config, callbacks=[RunCallback(ctx, "rl")],

@@ -14,10 +14,15 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
-from engine.runs import list_runs
+from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient, EngineJob, command_line
 from . import QtPanel
+
+
+def has_finished_stage(project_dir: Path, run_name: str) -> bool:
+    """What ``export`` needs: at least one stage of the run finished (its ``final`` folder complete)."""
+    return any((RunFolder(project_dir, run_name).path / "stages").glob("*/final/COMPLETE"))
 
 
 def verification_text(event: dict) -> str:
@@ -133,7 +138,8 @@ class QtExportPanel(QtPanel):
         super().set_project(project_dir)
         self.run_combo.clear()
         if project_dir is not None:
-            self.run_combo.addItems([r["name"] for r in list_runs(self.project_dir) if r.get("checkpoints")])
+            self.run_combo.addItems([r["name"] for r in list_runs(self.project_dir)
+                                     if has_finished_stage(self.project_dir, r["name"])])
         exports = sorted(p.name for p in (self.project_dir / "exports").iterdir() if p.is_dir()) \
             if project_dir is not None and (self.project_dir / "exports").is_dir() else []
         self.exports_label.setText("Exported: " + ", ".join(exports) if exports else "Nothing exported yet")

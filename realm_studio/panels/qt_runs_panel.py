@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
                                QVBoxLayout, QWidget)
 
 from engine.errors import UserError
-from engine.events import METRICS, read_events
+from engine.events import METRICS, STAGE_STARTED, read_events
 from engine.runs import LIVE_STATES, RunFolder, list_runs
 
 from ..engine_client import EngineClient
-from ..run_watcher import last_log_lines
+from ..run_watcher import RunSteps, last_log_lines
 from ..widgets.qt_live_plot import QtLivePlot
 from . import QtPanel
 
@@ -56,11 +56,13 @@ def config_diff(a: dict[str, object], b: dict[str, object]) -> list[tuple[str, o
 
 
 def metric_series(run: RunFolder, name: str) -> tuple[list[int], list[float]]:
-    steps, values = [], []
-    for event in read_events(run.events, {METRICS}):
+    """(run steps, values) of one metric, counted like the Train panel's plots (``RunSteps``)."""
+    steps, values, run_steps = [], [], RunSteps()
+    for event in read_events(run.events, {METRICS, STAGE_STARTED}):
+        step = run_steps.run_step(event)
         value = (event.get("metrics") or {}).get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            steps.append(int(event.get("step") or 0))
+            steps.append(step)
             values.append(float(value))
     return steps, values
 

@@ -31,6 +31,10 @@ KEY_SETTINGS = ("model.name", "rl.max_steps", "rl.learning_rate", "rl.num_genera
                 "rl.prompts_per_step", "rl.max_completion_length", "rl.beta")
 RESUMABLE_STATES = ("interrupted", "failed", "cancelled", "paused")
 MAX_LOG_LINES = 5000
+STATE_HINTS = {  # what a state means for the user, when it is not obvious
+    "interrupted": "the engine process is gone: killed or crashed; Resume continues from the last checkpoint",
+    "paused": "stopped with a checkpoint; Resume continues from it",
+}
 
 
 def format_duration(seconds: float | None) -> str:
@@ -288,7 +292,8 @@ class QtTrainPanel(QtPanel):
         self.eta_label.setText(text)
 
     def _on_state(self, state: str) -> None:
-        self.run_label.setText(f"Run: {self.run_name} — {state}")
+        hint = STATE_HINTS.get(state, "")
+        self.run_label.setText(f"Run: {self.run_name} — {state}" + (f" ({hint})" if hint else ""))
         self._update_buttons(state)
         self.sig_status.emit(f"{self.run_name}: {state}")
 

@@ -31,6 +31,10 @@ class SeriesBuffer:
         self._y[self.size] = y
         self.size += 1
 
+    def truncate_before(self, x: float) -> None:
+        """Drop the points at ``x`` and after (x grows: a binary search finds the cut)."""
+        self.size = int(np.searchsorted(self.x, x, side="left"))
+
     @property
     def x(self) -> np.ndarray:
         return self._x[: self.size]
@@ -63,13 +67,19 @@ class QtLivePlot(QWidget):
         self._timer.timeout.connect(self.redraw)
 
     def append(self, name: str, x: float, y: float | None) -> None:
-        """Add one point (a missing value, None, is skipped: JSON has no NaN)."""
+        """Add one point (a missing value, None, is skipped: JSON has no NaN).
+
+        A point at or before the series' last x replaces the points from there on: a resumed
+        run replays the steps after its checkpoint, and the replay is what the model became.
+        """
         if y is None:
             return
         buffer = self.series.get(name)
         if buffer is None:
             buffer = self.series[name] = SeriesBuffer()
             self._add_curve(name)
+        if buffer.size and x <= buffer.x[-1]:
+            buffer.truncate_before(x)
         buffer.append(float(x), float(y))
         self._dirty.add(name)
         if not self._timer.isActive():

@@ -1,0 +1,250 @@
+"""RL step overhead: our MRPVTrainer against plain TRL GRPOTrainer (issue 3 acceptance: ≤ 1.05).
+
+Both trainers get the same model (re-loaded from the same folder each time), the same prompts,
+the same GRPOConfig and seed, in one process. They run in alternating rounds (ours first in
+even rounds, plain first in odd ones) so drift in machine load hits both alike. Ours is built
+as ``engine.stages.rl.run_rl`` builds it: MRPVPlanner, our three reward functions (correctness,
+format, verdict via the verifiers), the run's event log and RunCallback (progress, status.json,
+stop/cancel check). Plain TRL gets one plain correctness reward, as a TRL user would write it.
+
+The fade is held at p = 0, so both generate from the very same bare prompts: the figure is
+the machinery's overhead. A hinted prompt is longer (it carries candidate routes); that cost
+is the method's, not overhead, and is not measured here.
+
+Per-step time is the interval between successive ``on_step_begin`` calls: it covers generation,
+rewards, the optimizer step, logging and every callback. The first ``warmup`` steps are dropped.
+On a loaded machine the ratio is noisy, so the code each trainer adds to TRL (ours: planner,
+rewards, events, callback; plain: its reward) is also timed from inside, which load barely moves.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from .common import Row, median
+
+FULL = dict(rounds=4, steps=5, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
+QUICK = dict(rounds=2, steps=3, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
+# One torch thread: on a small shared machine, torch's thread pool fighting other processes
+# for the cores turns a 1 s step into a 10 s one at random, which drowns any overhead figure.
+THREADS = 1
+NUM_GENERATIONS = 4
+PROMPTS_PER_STEP = 2
+
+
+def _step_timer():
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        """Wall time between successive step starts (one full trip round the training loop)."""
+
+        def __init__(self):
+            self.starts: list[float] = []
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.starts.append(time.perf_counter())
+
+        def intervals(self) -> list[float]:
+            return [b - a for a, b in zip(self.starts, self.starts[1:])]
+
+    return StepTimer()
+
+
+class Stopwatch:
+    """Seconds spent inside the wrapped calls; a call made from another wrapped call counts once."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._depth = 0
+
+    def timed(self, fn):
+        @functools.wraps(fn)  # TRL names reward metrics after __name__
+        def wrapper(*args, **kwargs):
+            self._depth += 1
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.seconds += time.perf_counter() - start
+        return wrapper
+
+    def wrap(self, obj, *names: str) -> None:
+        for name in names:
+            setattr(obj, name, self.timed(getattr(obj, name)))
+
+
+def make_setup(folder: Path, *, hidden_size: int, num_hidden_layers: int, completion_length: int, steps: int):
+    """A tiny model and a complete project (problems + routes) with the rl settings of the bench."""
+    from engine.config import load_config
+    from stage_testkit import make_project
+    from tiny_model import make_tiny_model
+
+    model_dir = make_tiny_model(folder / "model", hidden_size=hidden_size, num_hidden_layers=num_hidden_layers)
+    settings = {"rl.max_steps": steps, "rl.num_generations": NUM_GENERATIONS, "rl.prompts_per_step": PROMPTS_PER_STEP,
+                "rl.max_completion_length": completion_length, "rl.reward_verdict": 0.5,
+                "fade.start": 0.0, "fade.end": 0.0}
+    project = make_project(folder / "project", model_dir, n=16, settings=settings)
+    return project, load_config(project), model_dir
+
+
+def _grpo_args(cfg, output_dir: Path, reward_weights: list[float]):
+    """The same GRPOConfig for both trainers (only the weights follow each reward list)."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(output_dir=str(output_dir), seed=cfg.project.seed, data_seed=cfg.project.seed, use_cpu=True,
+                      bf16=False, logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
+                      dataloader_num_workers=0, learning_rate=cfg.rl.learning_rate, max_steps=cfg.rl.max_steps,
+                      per_device_train_batch_size=cfg.rl.prompts_per_step * cfg.rl.num_generations,
+                      gradient_accumulation_steps=1, num_generations=cfg.rl.num_generations,
+                      max_completion_length=cfg.rl.max_completion_length, temperature=cfg.rl.temperature,
+                      beta=cfg.rl.beta, reward_weights=reward_weights, log_completions=False,
+                      remove_unused_columns=False)
+
+
+def _load(cfg, model_dir: Path):
+    from engine.stages.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(cfg.model, str(model_dir))
+    model = load_model(cfg.model, str(model_dir), device="cpu")
+    model.train()
+    return model, tokenizer
+
+
+def _rows(project: Path, cfg, render) -> tuple[list, list[dict], dict]:
+    from engine.data.problems import read_problems
+    from engine.method.prompts import student_user_text
+    from engine.project import problems_path
+    from engine.routes.generate import read_routes
+
+    problems = [p for p in read_problems(problems_path(project)) if p.split == "train"]
+    routes: dict[str, list[tuple[str, str]]] = {}
+    for route in read_routes(project):
+        routes.setdefault(route.problem_id, []).append((route.text, route.label))
+    rows = [{"prompt": render(student_user_text(p.question, p.choices)), "problem_id": p.id, "answer": p.answer,
+             "answer_type": p.answer_type, "choices": p.choices} for p in problems]
+    return problems, rows, routes
+
+
+def build_ours(project: Path, cfg, model_dir: Path, run_name: str, timer, watch: Stopwatch):
+    """MRPVTrainer wired as run_rl wires it (planner, our rewards, events, RunCallback).
+
+    ``watch`` times every piece of our code the step runs: planner, rewards, events, callback.
+    """
+    from datasets import Dataset
+
+    from engine.events import EventWriter
+    from engine.method.mrpv import MRPVPlanner
+    from engine.method.rewards import make_reward_functions
+    from engine.runs import RunFolder
+    from engine.stages.context import RunCallback, RunContext
+    from engine.stages.models import render_prompt
+    from engine.stages.rl import MRPVTrainer
+
+    model, tokenizer = _load(cfg, model_dir)
+    run = RunFolder(project, run_name)
+    run.path.mkdir(parents=True, exist_ok=True)
+    ctx = RunContext(project=project, run=run, cfg=cfg, recipe="realm-zero", events=EventWriter(run.events, run_name))
+    render = lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format)  # noqa: E731
+    problems, rows, routes = _rows(project, cfg, render)
+    planner = MRPVPlanner(cfg.fade, seed=cfg.project.seed, max_steps=cfg.rl.max_steps, render=render,
+                          questions={p.id: (p.question, p.choices) for p in problems}, routes=routes)
+    reward_funcs, weights = make_reward_functions(cfg.data, cfg.rl)
+    callback = RunCallback(ctx, "rl")
+    watch.wrap(planner, "rewrite")
+    watch.wrap(ctx.events, "emit")
+    watch.wrap(callback, "on_step_end", "on_log")
+    trainer = MRPVTrainer(model=model, reward_funcs=[watch.timed(fn) for fn in reward_funcs],
+                          args=_grpo_args(cfg, run.path / "out", weights), train_dataset=Dataset.from_list(rows),
+                          processing_class=tokenizer, callbacks=[callback, timer], planner=planner,
+                          events=ctx.events, samples_per_step=cfg.rl.samples_per_step)
+    watch.wrap(trainer, "_emit_samples")
+    return trainer
+
+
+def plain_correctness(completions, answer, **_) -> list[float]:
+    """The reward a plain TRL user writes: 1.0 when the last number equals the gold answer."""
+    scores = []
+    for text, gold in zip(completions, answer):
+        numbers = re.findall(r"-?\d+(?:\.\d+)?", text)
+        scores.append(1.0 if numbers and float(numbers[-1]) == float(gold) else 0.0)
+    return scores
+
+
+def build_plain(project: Path, cfg, model_dir: Path, run_name: str, timer, watch: Stopwatch):
+    from datasets import Dataset
+    from trl import GRPOTrainer
+
+    from engine.stages.models import render_prompt
+
+    model, tokenizer = _load(cfg, model_dir)
+    _, rows, _ = _rows(project, cfg, lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format))
+    rows = [{"prompt": row["prompt"], "answer": row["answer"]} for row in rows]
+    return GRPOTrainer(model=model, reward_funcs=[watch.timed(plain_correctness)],
+                       args=_grpo_args(cfg, project / "plain" / run_name, [1.0]),
+                       train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=[timer])
+
+
+def _train(build, project, cfg, model_dir, run_name: str, warmup: int) -> tuple[float, float]:
+    """(median step seconds after warm-up, seconds per step inside the watched code)."""
+    from transformers import PrinterCallback
+
+    timer, watch = _step_timer(), Stopwatch()
+    trainer = build(project, cfg, model_dir, run_name, timer, watch)
+    trainer.remove_callback(PrinterCallback)  # TRL prints every log dict; the bench prints a table
+    trainer.train()
+    steps = trainer.state.global_step
+    del trainer
+    gc.collect()
+    return median(timer.intervals()[warmup:]), watch.seconds / max(steps, 1)
+
+
+def measure(*, rounds: int, steps: int, warmup: int, hidden_size: int, num_hidden_layers: int,
+            completion_length: int) -> dict:
+    """Per round: each trainer's median step seconds, the ratio ours / plain, and the seconds per
+    step spent in the reward/hook code each one adds to TRL (ours: planner, rewards, events,
+    callback; plain: its one reward function)."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(THREADS)
+    hf_logging.disable_progress_bar()
+    with tempfile.TemporaryDirectory(prefix="bench-rl-") as tmp:
+        # +1 step: the last step's interval needs the start of one more step
+        project, cfg, model_dir = make_setup(Path(tmp), hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+                                             completion_length=completion_length, steps=warmup + steps + 1)
+        results: dict[str, list[tuple[float, float]]] = {"ours": [], "plain": []}
+        for r in range(rounds):
+            order = [("ours", build_ours), ("plain", build_plain)]
+            for name, build in order if r % 2 == 0 else order[::-1]:
+                results[name].append(_train(build, project, cfg, model_dir, f"{name}-{r}", warmup))
+    ours, plain = ([step for step, _ in results[name]] for name in ("ours", "plain"))
+    return {"ours_s": ours, "plain_s": plain, "ratios": [o / p for o, p in zip(ours, plain)],
+            "ours_hooks_s": [hooks for _, hooks in results["ours"]],
+            "plain_hooks_s": [hooks for _, hooks in results["plain"]]}
+
+
+def run(quick: bool = False) -> list[Row]:
+    params = QUICK if quick else FULL
+    result = measure(**params)
+    ratios = sorted(result["ratios"])
+    shape = (f"h{params['hidden_size']}x{params['num_hidden_layers']}L, batch {PROMPTS_PER_STEP}x{NUM_GENERATIONS}, "
+             f"{params['completion_length']} tok, {params['rounds']} rounds x {params['steps']} steps, "
+             f"{THREADS} torch thread")
+    return [
+        Row("rl_overhead", "step, plain TRL (median)", median(result["plain_s"]), "s", shape),
+        Row("rl_overhead", "step, ours (median)", median(result["ours_s"]), "s"),
+        Row("rl_overhead", "ratio ours / plain (median)", median(ratios), "x",
+            f"target <= 1.05; rounds {ratios[0]:.3f}..{ratios[-1]:.3f}"),
+        Row("rl_overhead", "our code per step, timed inside", median(result["ours_hooks_s"]) * 1000, "ms",
+            f"planner+rewards+events+callback; plain's reward: {median(result['plain_hooks_s']) * 1000:.2f} ms"),
+        Row("rl_overhead", "added share of a plain step",
+            (median(result["ours_hooks_s"]) - median(result["plain_hooks_s"])) / median(result["plain_s"]) * 100, "%",
+            "load-proof estimate of the overhead"),
+    ]

@@ -1,0 +1,97 @@
+"""Each benchmark runs in a tiny configuration and returns well-formed figures.
+
+No timing is asserted (figures depend on the machine and its load); what is checked is that
+every benchmark still drives the real code paths and reports finite, positive numbers, so a
+refactor of the engine or the GUI that breaks the suite is caught here and not on release day.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench import cold_start, gui_ingest, memory, rl_overhead, routes_scale, verifier_speed
+from bench.common import Row
+from bench.run_all import BENCHMARKS, format_table, parse_args
+
+
+def positive(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+def test_rl_overhead_times_both_trainers():
+    result = rl_overhead.measure(rounds=1, steps=1, warmup=0, hidden_size=32, num_hidden_layers=1,
+                                 completion_length=4)
+    figures = ("ours_s", "plain_s", "ratios", "ours_hooks_s", "plain_hooks_s")
+    assert all(len(result[key]) == 1 and positive(result[key][0]) for key in figures)
+
+
+def test_plain_reward_scores_the_last_number():
+    assert rl_overhead.plain_correctness(["3 + 4 = 7", "Answer: 8", "no idea"], ["7", "7", "7"]) == [1.0, 0.0, 0.0]
+
+
+def test_verifier_rates_every_answer_type_and_every_attack():
+    result = verifier_speed.measure(n=20, adversarial_bytes=2000)
+    assert set(result["completions_per_s"]) == {"number", "choice", "text", "regex", "python"}
+    assert set(result["adversarial_s"]) == set(verifier_speed.ADVERSARIAL)
+    assert all(positive(v) for v in [*result["completions_per_s"].values(), *result["adversarial_s"].values()])
+
+
+@pytest.mark.parametrize("answer_type", ["number", "choice", "text"])
+def test_realistic_completions_mix_right_wrong_and_unparsed(answer_type):
+    from engine.method.verifiers import verify
+
+    choices = verifier_speed.CHOICES if answer_type == "choice" else None
+    labels = {verify(text, gold, answer_type, choices=choices).label
+              for text, gold in verifier_speed.realistic(answer_type, 60)}
+    assert labels == {"positive", "negative", "unparsed"}
+
+
+def test_gui_ingest_draws_every_event_of_the_log():
+    result = gui_ingest.measure(n_events=300)
+    assert all(positive(result[key]) for key in ("first_plot_s", "all_s", "events_per_s", "peak_rss_mb", "log_mb"))
+    assert result["first_plot_s"] <= result["all_s"]
+
+
+def test_routes_browser_loads_filters_and_selects(tmp_path):
+    result = routes_scale.measure(tmp_path, n_routes=2000)
+    assert result["problems"] == 2000 // routes_scale.ROUTES_PER_PROBLEM
+    assert 0 < result["contrastive_rows"] < result["problems"]  # the filter really filters
+    assert all(positive(result[key]) for key in ("store_load_s", "open_s", "filter_contrastive_s",
+                                                 "filter_text_s", "select_s", "peak_rss_mb"))
+
+
+def test_cold_start_times_each_command():
+    result = cold_start.measure(repeats=1)
+    assert {"python -m engine --help", "import realm_studio.app", "main window shown (offscreen)"} <= set(result)
+    assert all(positive(v) for v in result.values())
+
+
+@pytest.mark.slow  # a whole (tiny) training run in a fresh process
+def test_memory_reports_the_engine_run_and_the_gui(tmp_path):
+    routes_project = routes_scale.make_routes_project(tmp_path / "routes", n_routes=500)
+    result = memory.measure(routes_project)
+    assert result["engine"]["state"] == "finished"
+    assert result["gui"]["opened"] and result["gui"]["problems_shown"] == 500 // routes_scale.ROUTES_PER_PROBLEM
+    assert positive(result["engine"]["peak_rss_mb"]) and positive(result["gui"]["peak_rss_mb"])
+
+
+def test_table_states_the_machine_and_every_row():
+    info = {"cpu": "Test CPU", "cores": 2, "python": "3.11", "torch": "2.13", "transformers": "5", "trl": "1.16",
+            "pyside6": "6.11", "date": "2026-11-26", "load_avg_1m": 0.5, "load_avg_end": 0.7, "elapsed_s": 12.0}
+    rows = [Row("verifier", "number completions", 2256.1, "/s"), Row("rl_overhead", "ratio", 1.0234, "x", "ok")]
+    table = format_table(rows, info)
+    assert "Test CPU, 2 cores" in table and "torch 2.13" in table and "2026-11-26" in table
+    assert "| verifier | number completions | 2,256 | /s |  |" in table
+    assert "| rl_overhead | ratio | 1.02 | x | ok |" in table
+
+
+def test_only_accepts_known_benchmarks_and_out_defaults_to_bench_results():
+    args = parse_args(["--only", "verifier", "--only", "memory", "--out"])
+    assert args.only == ["verifier", "memory"]
+    assert args.out.name == "results.json" and args.out.parent.name == "bench"
+    assert parse_args([]).out is None
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "nonsense"])
+    assert set(BENCHMARKS) == {"rl_overhead", "verifier", "gui_ingest", "routes_browser", "cold_start", "memory"}
