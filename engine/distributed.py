@@ -58,6 +58,9 @@ class RankView(RunFolder):
 class SilentEvents(EventWriter):
     """The event writer of ranks other than 0: events are built but never written."""
 
+    def __init__(self, path, run: str, echo: bool = False):  # never touches the log rank 0 is writing
+        self.path, self.run, self.echo = Path(path), run, False
+
     def emit(self, type: str, **fields) -> dict:
         return {"type": type, "run": self.run, **fields}
 

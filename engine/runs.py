@@ -99,15 +99,18 @@ class RunFolder:
 
     # -- checkpoints ----------------------------------------------------------------------
 
-    def checkpoint_steps(self) -> list[int]:
-        """Steps of complete checkpoints (a checkpoint is complete once its marker file exists)."""
-        steps = []
-        if self.checkpoints.is_dir():
-            for child in self.checkpoints.iterdir():
-                m = re.fullmatch(r"step-(\d+)", child.name)
-                if m and (child / "COMPLETE").exists():
-                    steps.append(int(m.group(1)))
-        return sorted(steps)
+    def checkpoint_labels(self) -> list[str]:
+        """Complete checkpoints as 'stage/checkpoint-N', oldest first.
+
+        A checkpoint is complete once its COMPLETE marker exists (written after the Trainer has
+        saved everything); a folder without one was cut short by a kill and is never resumed from.
+        """
+        found = []
+        for marker in self.checkpoints.glob("*/checkpoint-*/COMPLETE"):
+            folder = marker.parent
+            if folder.name.split("-")[-1].isdigit():
+                found.append((marker.stat().st_mtime, int(folder.name.split("-")[-1]), f"{folder.parent.name}/{folder.name}"))
+        return [label for _, _, label in sorted(found)]
 
     # -- control (GUI/CLI -> engine) --------------------------------------------------------
 
@@ -180,6 +183,6 @@ def list_runs(project: str | Path) -> list[dict]:
             if child.is_dir() and _NAME_RE.match(child.name):
                 run = RunFolder(project, child.name)
                 status = run.read_status()
-                out.append({"name": child.name, **status, "checkpoints": run.checkpoint_steps()})
+                out.append({"name": child.name, **status, "checkpoints": run.checkpoint_labels()})
     out.sort(key=lambda r: r.get("started") or r.get("updated") or 0, reverse=True)
     return out

@@ -138,6 +138,7 @@ class QtEvalPanel(QtPanel):
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 self.summary.setItem(r, c, QTableWidgetItem(text))
+        self.summary.resizeColumnToContents(0)  # the metric names are the table's point: never clipped
         self.eval_run_button.setEnabled(bool(run) and self.job is None)
         self.eval_base_button.setEnabled(has_project and self.job is None)
         self._fill_ledger()

@@ -145,6 +145,8 @@ class QtRoutesPanel(QtPanel):
         self.model.set_store(store)
         self.diff.set_routes([], [])
         self._apply_filters()
+        if self.proxy.rowCount():  # show a diff right away rather than an empty pane
+            self.select_problem(0)
         if store is not None:
             contrastive = int(((store.counts[:, 0] > 0) & (store.counts[:, 1] > 0)).sum())
             self.sig_status.emit(f"{store.n_routes} routes · {len(store.problem_ids)} problems "

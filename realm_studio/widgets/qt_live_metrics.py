@@ -16,7 +16,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Loss", ("loss",)),
     ("Reward (total and per function)", ("reward", "rewards/")),
     ("Reward spread", ("reward_std", "frac_reward_zero_std")),
-    ("Completion length", ("completions/mean_length", "completions/")),
+    ("Completion length", ("completions/mean_length", "completions/min_length", "completions/max_length")),
     ("KL / entropy", ("kl", "entropy")),
     ("Fade: p vs hinted fraction", ("fade/",)),
     ("Learning rate", ("learning_rate",)),

@@ -57,7 +57,10 @@ class QtLivePlot(QWidget):
         self.plot_widget.setBackground(None)  # follow the palette (light or dark)
         self.plot_widget.showGrid(x=True, y=True, alpha=0.2)
         self.plot_widget.setMinimumHeight(140)
-        self._legend = self.plot_widget.addLegend(offset=(5, 5))
+        # a filled legend stays readable over the curves it sits on
+        backdrop = self.palette().color(self.backgroundRole())
+        backdrop.setAlpha(210)
+        self._legend = self.plot_widget.addLegend(offset=(5, 5), brush=pg.mkBrush(backdrop))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)

@@ -72,11 +72,15 @@ def test_run_listing_shows_states_and_complete_checkpoints_only(tmp_path):
     a, b = RunFolder(tmp_path, "a"), RunFolder(tmp_path, "b")
     a.write_status(state="finished", started=1.0)
     b.write_status(state="paused", started=2.0)
-    (b.checkpoints / "step-4").mkdir(parents=True)
-    (b.checkpoints / "step-4" / "COMPLETE").write_text("{}")
-    (b.checkpoints / "step-6").mkdir()  # killed mid-save: no marker
+    for stage, step, complete in (("distill", 2, True), ("rl", 4, True), ("rl", 6, False)):  # 6: killed mid-save
+        folder = b.checkpoints / stage / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        if complete:
+            (folder / "COMPLETE").write_text("{}")
+            os.utime(folder / "COMPLETE", (step, step))
     runs = list_runs(tmp_path)
-    assert [(r["name"], r["state"], r["checkpoints"]) for r in runs] == [("b", "paused", [4]), ("a", "finished", [])]
+    assert [(r["name"], r["state"], r["checkpoints"]) for r in runs] == [
+        ("b", "paused", ["distill/checkpoint-2", "rl/checkpoint-4"]), ("a", "finished", [])]
 
 
 def test_a_stale_lock_is_taken_over_and_a_live_one_refused(tmp_path):

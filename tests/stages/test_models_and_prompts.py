@@ -1,0 +1,71 @@
+"""Model loading and prompt rendering: chat template when the model has one, plain text otherwise."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from engine.config import FadeSection, ModelSection
+from engine.errors import UserError
+from engine.method.mrpv import MRPVPlanner
+from engine.stages.models import load_model, load_tokenizer, render_prompt, resolve_model
+
+ROUTES = {"q1": [("Step 1: 1 + 2 = 3.\nAnswer: 3", "positive"), ("Step 1: 1 + 2 = 4.\nAnswer: 4", "negative")],
+          "q2": [("Step 1: 2 + 3 = 5.\nAnswer: 5", "positive")]}
+
+
+def _planner(tokenizer, fade: FadeSection) -> MRPVPlanner:
+    return MRPVPlanner(fade, seed=0, max_steps=10, render=lambda text: render_prompt(tokenizer, text),
+                       questions={"q1": ("What is 1 + 2?", None), "q2": ("What is 2 + 3?", None)}, routes=ROUTES)
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_hinted_prompts_show_the_routes_in_the_models_own_format(chat, tiny_model_dir, tiny_chat_model_dir):
+    tokenizer = load_tokenizer(ModelSection(), str(tiny_chat_model_dir if chat else tiny_model_dir))
+    plan = _planner(tokenizer, FadeSection(schedule="constant", start=1.0)).plan(0, ["q1", "q1", "q2"])
+    hinted = plan.groups["q1"]
+    assert hinted.hinted and sorted(hinted.candidate_labels) == ["negative", "positive"]
+    assert all(text in hinted.prompt for text, _ in ROUTES["q1"])
+    assert "positive" not in hinted.prompt and "negative" not in hinted.prompt  # labels stay hidden
+    if chat:
+        assert hinted.prompt.startswith("<|user|>") and hinted.prompt.endswith("<|assistant|>")
+    else:
+        assert "<|user|>" not in hinted.prompt and hinted.prompt.rstrip().endswith("Reasoning:")
+
+
+def test_unhinted_prompts_show_no_route(tiny_model_dir):
+    tokenizer = load_tokenizer(ModelSection(), str(tiny_model_dir))
+    plan = _planner(tokenizer, FadeSection(schedule="constant", start=0.0, end=0.0)).plan(3, ["q1", "q2"])
+    for group in plan.groups.values():
+        assert not group.hinted and group.candidate_labels == []
+        assert not any(text in group.prompt for routes in ROUTES.values() for text, _ in routes)
+    assert plan.hinted_fraction == 0.0
+
+
+def test_every_copy_of_a_prompt_group_gets_the_same_prompt(tiny_model_dir):
+    tokenizer = load_tokenizer(ModelSection(), str(tiny_model_dir))
+    planner = _planner(tokenizer, FadeSection(schedule="constant", start=0.5, end=0.5))
+    rows = [{"problem_id": pid, "prompt": "x"} for pid in ["q1"] * 4 + ["q2"] * 4]
+    random.shuffle(rows)
+    for step in range(10):
+        rewritten, _ = planner.rewrite(rows, step)
+        for pid in ("q1", "q2"):
+            assert len({json.dumps([r["prompt"], r["hinted"], r["candidate_labels"]]) for r in rewritten
+                        if r["problem_id"] == pid}) == 1
+
+
+def test_local_model_folders_are_checked_before_loading(tmp_path, tiny_model_dir):
+    with pytest.raises(UserError, match="no such folder"):
+        resolve_model(str(tmp_path / "missing"))
+    (tmp_path / "no-tok").mkdir()
+    (tmp_path / "no-tok" / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    with pytest.raises(UserError, match="has no tokenizer"):
+        resolve_model(str(tmp_path / "no-tok"))
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
+    (odd / "tokenizer.json").write_text((tiny_model_dir / "tokenizer.json").read_text())
+    with pytest.raises(UserError, match="unsupported architecture"):
+        load_model(ModelSection(name=str(odd), device="cpu"), resolve_model(str(odd)))
