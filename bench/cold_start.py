@@ -40,6 +40,6 @@ def measure(repeats: int = 3) -> dict[str, float]:
         return {name: wall_time(command, repeats) for name, command in commands(Path(tmp) / "s.ini").items()}
 
 
-def run(quick: bool = False) -> list[Row]:
+def run() -> list[Row]:
     return [Row("cold_start", name, seconds, "s", "median of 3 fresh processes")
             for name, seconds in measure(3).items()]

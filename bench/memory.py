@@ -57,7 +57,7 @@ def measure(routes_project: Path) -> dict:
     return {"engine": engine, "gui": gui}
 
 
-def run(quick: bool = False, *, folder: Path) -> list[Row]:
+def run(folder: Path) -> list[Row]:
     from .routes_scale import make_routes_project
 
     routes_project = folder / "routes-project"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .common import Row, median
 
-FULL = dict(rounds=4, steps=5, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
+FULL = dict(rounds=8, steps=5, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
 QUICK = dict(rounds=2, steps=3, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
 # One torch thread: on a small shared machine, torch's thread pool fighting other processes
 # for the cores turns a 1 s step into a 10 s one at random, which drowns any overhead figure.
@@ -117,7 +117,7 @@ def _load(cfg, model_dir: Path):
     return model, tokenizer
 
 
-def _rows(project: Path, cfg, render) -> tuple[list, list[dict], dict]:
+def _rows(project: Path, render) -> tuple[list, list[dict], dict]:
     from engine.data.problems import read_problems
     from engine.method.prompts import student_user_text
     from engine.project import problems_path
@@ -152,7 +152,7 @@ def build_ours(project: Path, cfg, model_dir: Path, run_name: str, timer, watch:
     run.path.mkdir(parents=True, exist_ok=True)
     ctx = RunContext(project=project, run=run, cfg=cfg, recipe="realm-zero", events=EventWriter(run.events, run_name))
     render = lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format)  # noqa: E731
-    problems, rows, routes = _rows(project, cfg, render)
+    problems, rows, routes = _rows(project, render)
     planner = MRPVPlanner(cfg.fade, seed=cfg.project.seed, max_steps=cfg.rl.max_steps, render=render,
                           questions={p.id: (p.question, p.choices) for p in problems}, routes=routes)
     reward_funcs, weights = make_reward_functions(cfg.data, cfg.rl)
@@ -184,7 +184,7 @@ def build_plain(project: Path, cfg, model_dir: Path, run_name: str, timer, watch
     from engine.stages.models import render_prompt
 
     model, tokenizer = _load(cfg, model_dir)
-    _, rows, _ = _rows(project, cfg, lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format))
+    _, rows, _ = _rows(project, lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format))
     rows = [{"prompt": row["prompt"], "answer": row["answer"]} for row in rows]
     return GRPOTrainer(model=model, reward_funcs=[watch.timed(plain_correctness)],
                        args=_grpo_args(cfg, project / "plain" / run_name, [1.0]),

@@ -99,7 +99,7 @@ def measure(folder: Path, n_routes: int = 200_000) -> dict:
     return run_child("routes_scale", str(project))
 
 
-def run(quick: bool = False, *, folder: Path) -> list[Row]:
+def run(folder: Path) -> list[Row]:
     result = measure(folder)
     note = f"200,000 routes, {result['problems']:,} problems"
     return [

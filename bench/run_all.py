@@ -33,9 +33,9 @@ BENCHMARKS = {
     "rl_overhead": lambda quick, scratch: rl_overhead.run(quick),
     "verifier": lambda quick, scratch: verifier_speed.run(quick),
     "gui_ingest": lambda quick, scratch: gui_ingest.run(quick),
-    "routes_browser": lambda quick, scratch: routes_scale.run(quick, folder=scratch),
-    "cold_start": lambda quick, scratch: cold_start.run(quick),
-    "memory": lambda quick, scratch: memory.run(quick, folder=scratch),
+    "routes_browser": lambda quick, scratch: routes_scale.run(scratch),
+    "cold_start": lambda quick, scratch: cold_start.run(),
+    "memory": lambda quick, scratch: memory.run(scratch),
 }
 
 

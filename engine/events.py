@@ -33,6 +33,7 @@ WARNING = "warning"
 ERROR = "error"
 RUN_FINISHED = "run_finished"
 
+DURABLE_TYPES = {CHECKPOINT, ERROR, RUN_FINISHED}  # fsynced: the milestones a power loss must not erase
 MAX_SAMPLE_CHARS = 4000  # bounded `sample` events: a runaway completion never bloats the log
 
 
@@ -64,7 +65,7 @@ class EventWriter:
     def emit(self, type: str, **fields) -> dict:
         event = {"v": SCHEMA_VERSION, "ts": round(time.time(), 3), "type": type, "run": self.run, **_clean(fields)}
         line = json.dumps(event, ensure_ascii=False)
-        append_line(self.path, line)
+        append_line(self.path, line, durable=type in DURABLE_TYPES)
         if self.echo:
             print(line, file=sys.stdout, flush=True)
         return event
@@ -131,6 +132,9 @@ class EventTailer:
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
+            if len(chunk) == max_bytes:  # one line longer than a whole read: skip it, never stall on it
+                self.offset += len(chunk)
+                self.skipped += 1
             return []
         self.offset += end + 1
         events = []

@@ -1,7 +1,10 @@
 """Atomic file replacement: a reader (or a crash) never sees half a file.
 
-Every file that is *replaced* goes through here (write temp in the same folder, fsync,
-rename, fsync the folder). Append-only logs use ``append_line`` instead.
+Every file that is *replaced* goes through here (write temp in the same folder, rename).
+``durable=True`` (the default) also fsyncs the file and its folder, so it survives a power
+loss; files rewritten every training step (status.json) pass ``durable=False``: the rename is
+still atomic for any process crash, including kill -9, and a step stays cheap. Append-only
+logs use ``append_line``: flushed per line (kill -9 safe), fsynced only when asked.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
+                durable: bool = True) -> Iterator[IO]:
     """Open a temp file beside ``path``; on a clean exit it replaces ``path`` atomically."""
     path = Path(path)
     binary = "b" in mode
@@ -34,9 +38,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -45,8 +51,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    with atomic_open(path, "w") as handle:
+def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = True) -> None:
+    with atomic_open(path, "w", durable=durable) as handle:
         handle.write(text)
 
 
@@ -55,8 +61,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         handle.write(data)
 
 
-def atomic_write_json(path: str | os.PathLike, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj, durable: bool = True) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", durable=durable)
 
 
 def atomic_write_parquet(path: str | os.PathLike, table) -> None:
@@ -67,12 +73,13 @@ def atomic_write_parquet(path: str | os.PathLike, table) -> None:
         pq.write_table(table, handle)
 
 
-def append_line(path: str | os.PathLike, line: str) -> None:
-    """Append one line and flush it to disk: the log survives a kill right after."""
+def append_line(path: str | os.PathLike, line: str, durable: bool = False) -> None:
+    """Append one line and flush it to the OS: the log survives a kill right after."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line.rstrip("\n") + "\n")
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:

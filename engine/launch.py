@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import platform
 import signal
-import sys
 import time
 import traceback
 from pathlib import Path

@@ -87,14 +87,15 @@ class RunFolder:
             status["state"] = "interrupted"
         return status
 
-    def write_status(self, **fields) -> dict:
+    def write_status(self, durable: bool = True, **fields) -> dict:
+        """Merge ``fields`` into status.json; per-step progress passes durable=False (see fsutil)."""
         status = {}
         try:
             status = json.loads(self.status_path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             pass
         status.update(fields, updated=round(time.time(), 3))
-        atomic_write_json(self.status_path, status)
+        atomic_write_json(self.status_path, status, durable=durable)
         return status
 
     # -- checkpoints ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from engine.events import EventTailer, parse_line
 from engine.runs import RunFolder
 
 POLL_MS = 250
+POLL_BYTES = 2 * 1024 * 1024  # per tick: a 100k-event history streams in without freezing the window
 STATUS_EVERY = 4  # read status.json every 4th poll (once a second): the events carry the rest
 # The run's milestones go to the log pane too: a run that is killed without a word still
 # shows how far it got (started, checkpoints, stages) in its last log lines.
@@ -129,7 +130,7 @@ class RunWatcher(QObject):
 
     def poll(self) -> int:
         """Read new complete lines, emit their signals; return how many events were read."""
-        events = self.tailer.poll()
+        events = self.tailer.poll(max_bytes=POLL_BYTES)
         for event in events:
             self._dispatch(event)
         if self._polls % STATUS_EVERY == 0:

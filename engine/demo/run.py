@@ -16,11 +16,11 @@ from ..project import base_eval_dir, init_project, problems_path, routes_path
 from . import DEMO_DIR
 
 # Settings per size: every key is an ordinary config key, so the run's config.toml shows them.
-QUICK = {  # measured on 2 CPU cores: ~9 min including the one-time model conversion
-    "eval.max_problems": 8, "eval.max_new_tokens": 150, "eval.batch_size": 16,
-    "distill.max_steps": 12, "distill.batch_size": 2, "distill.learning_rate": 5e-4, "distill.max_length": 320,
-    "rl.max_steps": 3, "rl.num_generations": 4, "rl.prompts_per_step": 1, "rl.max_completion_length": 128,
-    "rl.learning_rate": 2e-5, "rl.save_steps": 3,
+QUICK = {  # sized for a 2-core CPU: about ten minutes, the one-time model conversion included
+    "eval.max_problems": 6, "eval.max_new_tokens": 128, "eval.batch_size": 12,
+    "distill.max_steps": 6, "distill.batch_size": 2, "distill.learning_rate": 5e-4, "distill.max_length": 256,
+    "rl.max_steps": 2, "rl.num_generations": 2, "rl.prompts_per_step": 1, "rl.max_completion_length": 96,
+    "rl.learning_rate": 2e-5, "rl.save_steps": 2, "fade.k_show": 2,
 }
 FULL = {
     "eval.max_problems": 0, "eval.max_new_tokens": 200, "eval.batch_size": 16,

@@ -108,6 +108,33 @@ def load_chain(model, chain: list[Path]):
     return model.eval()
 
 
+def finished_run(project: Path, run_name: str, verb: str):
+    """(run folder, recipe, frozen config, chain of finished stage results) of a run to evaluate or export."""
+    from ..errors import UserError
+    from ..launch import read_run_config
+    from ..method.recipes import STAGES
+
+    run = RunFolder(project, run_name)
+    if not run.config.exists():
+        raise UserError(f"run {run_name!r}: no such run in {Path(project) / 'runs'}")
+    recipe, cfg = read_run_config(run)
+    chain = trained_chain(run, STAGES[recipe])
+    if not chain:
+        raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
+                        hint="let it finish, or resume it with `realm-engine resume`")
+    return run, recipe, cfg, chain
+
+
+def load_trained(cfg: Config, chain: list[Path]):
+    """(model with the chain applied, tokenizer, base model path, device) for inference."""
+    from .models import load_model, load_tokenizer, pick_device, resolve_model
+
+    path = resolve_model(cfg.model.name)
+    device = pick_device(cfg.model)
+    tokenizer = load_tokenizer(cfg.model, path)
+    return load_chain(load_model(cfg.model, path, device=device), chain), tokenizer, path, device
+
+
 def mark_complete(folder: Path, **info) -> None:
     from ..fsutil import atomic_write_text
 
@@ -142,7 +169,7 @@ class RunCallback(TrainerCallback):
             self.ctx.events.emit(PROGRESS, stage=self.stage, step=state.global_step, total=state.max_steps,
                                  eta_s=round(eta, 1) if eta is not None else None,
                                  throughput=round(rate, 4) if rate else None)
-            self.ctx.run.write_status(stage=self.stage, step=state.global_step, total_steps=state.max_steps,
+            self.ctx.run.write_status(durable=False, stage=self.stage, step=state.global_step, total_steps=state.max_steps,
                                       eta_s=eta)
         request = self.ctx.agreed_request()
         if request and state.global_step < state.max_steps:

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..method.prompts import student_user_text
 from .context import RunContext
 from .models import render_prompt
-from .training import prepare_model, resume_point, save_final, trainer_args
+from .training import prepare_model, run_trainer, save_final, trainer_args
 
 
 def distill_examples(problems, routes, *, guided_only: bool, per_problem: int, seed: int) -> list[dict]:
@@ -71,7 +71,7 @@ def run_distill(ctx: RunContext) -> None:
     callback = RunCallback(ctx, "distill")
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=peft_config, callbacks=[callback])
-    trainer.train(resume_from_checkpoint=resume_point(ctx, "distill"))
+    run_trainer(ctx, "distill", trainer)
     if callback.stopped:
         return
     save_final(ctx, "distill", trainer)

@@ -20,7 +20,6 @@ from ..fsutil import atomic_write_json, atomic_write_text
 from ..method.prompts import mrpv_user_text, select_candidates, student_user_text
 from ..method.verifiers import PythonVerifier, verify_problem
 from ..project import base_eval_dir, problems_path, routes_path
-from ..runs import RunFolder
 
 
 def _rng(seed: int, problem_id: str) -> random.Random:
@@ -52,25 +51,16 @@ def _bias(values: list[str | None]) -> dict:
 def evaluate(project: Path, run: str | None = None, progress=None) -> dict:
     """Evaluate the base model (run=None) or a run's final model; write summary.json + ledger.jsonl."""
     from ..data.problems import read_problems
-    from ..launch import read_run_config
-    from ..method.recipes import STAGES
     from ..routes.generate import read_routes
-    from .context import load_chain, trained_chain
+    from .context import finished_run, load_trained
     from .generation import generate_texts
-    from .models import load_model, load_tokenizer, pick_device, render_prompt, resolve_model
+    from .models import render_prompt
 
     project = Path(project)
     if run is None:
         cfg, chain, out_dir, label, step = load_config(project), [], base_eval_dir(project), "base", 0
     else:
-        folder = RunFolder(project, run)
-        if not folder.config.exists():
-            raise UserError(f"run {run!r}: no such run in {project / 'runs'}")
-        recipe, cfg = read_run_config(folder)
-        chain = trained_chain(folder, STAGES[recipe])
-        if not chain:
-            raise UserError(f"run {run!r} has no finished stage to evaluate yet",
-                            hint="let it finish, or resume it with `realm-engine resume`")
+        folder, _, cfg, chain = finished_run(project, run, "evaluate")
         out_dir, label = folder.eval_dir, run
         step = folder.read_status().get("step", 0)
     problems = [p for p in read_problems(problems_path(project)) if p.split == "test"]
@@ -83,10 +73,7 @@ def evaluate(project: Path, run: str | None = None, progress=None) -> dict:
         for r in read_routes(project):
             routes_by_id.setdefault(r.problem_id, []).append((r.text, r.label))
 
-    path = resolve_model(cfg.model.name)
-    device = pick_device(cfg.model)
-    tokenizer = load_tokenizer(cfg.model, path)
-    model = load_chain(load_model(cfg.model, path, device=device), chain)
+    model, tokenizer, _, _ = load_trained(cfg, chain)
     prompts = eval_prompts(cfg, problems, routes_by_id)
     jobs = [(i, "without", bare) for i, (bare, _, _) in enumerate(prompts)]
     jobs += [(i, "with", hinted) for i, (_, hinted, _) in enumerate(prompts) if hinted is not None]

@@ -74,30 +74,19 @@ Prompt format: the question, then reasoning, ending with a line `Answer: <final 
 
 def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = False, progress=None) -> dict:
     from ..data.problems import read_problems
-    from ..launch import read_run_config
-    from ..method.recipes import STAGES
-    from .context import load_chain, trained_chain
+    from .context import finished_run, load_chain, load_trained
     from .generation import generate_texts
-    from .models import load_model, load_tokenizer, pick_device, render_prompt, resolve_model
+    from .models import load_model, load_tokenizer, render_prompt
 
     project, out = Path(project), Path(out)
-    run = RunFolder(project, run_name)
-    if not run.config.exists():
-        raise UserError(f"run {run_name!r}: no such run in {project / 'runs'}")
-    recipe, cfg = read_run_config(run)
-    chain = trained_chain(run, STAGES[recipe])
-    if not chain:
-        raise UserError(f"run {run_name!r} has no finished stage to export yet")
+    run, recipe, cfg, chain = finished_run(project, run_name, "export")
     if adapter_only and not all((c / "adapter_config.json").exists() for c in chain):
         raise UserError("--adapter-only: this run trained all weights (model.lora = false); export it merged")
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: exists and is not empty", hint="choose a new --out folder")
     step = lambda i, n=5: progress(i, n, None) if progress else None  # noqa: E731
 
-    path = resolve_model(cfg.model.name)
-    device = pick_device(cfg.model)
-    tokenizer = load_tokenizer(cfg.model, path)
-    model = load_chain(load_model(cfg.model, path, device=device), chain)
+    model, tokenizer, path, device = load_trained(cfg, chain)
     step(1)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -114,6 +103,7 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(model_card(run, recipe, cfg, _digest(problems_path(project))), encoding="utf-8")
         _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
+        _normal_permissions(tmp)
         step(2)
         if out.exists():
             out.rmdir()
@@ -137,6 +127,15 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
     agree = sum(a == b for a, b in zip(before, after))
     return {"path": str(out), "adapter_only": adapter_only, "verified": agree == len(test),
             "rescore": {"agree": agree, "total": len(test)}, "files": sorted(p.name for p in out.iterdir())}
+
+
+def _normal_permissions(folder: Path) -> None:
+    """mkdtemp makes 0700 and some writers 0600: an export is meant to be shared."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for item in folder.rglob("*"):
+        item.chmod((0o777 if item.is_dir() else 0o666) & ~umask)
 
 
 def _scrub_paths(folder: Path, paths: list[str]) -> None:

@@ -45,7 +45,8 @@ def generate_texts(model, tokenizer, prompts: list[str], *, max_new_tokens: int,
         return []
     if seed is not None:
         torch.manual_seed(seed)
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    # add_special_tokens=True, as TRL's trainers tokenize: a model trained with a BOS (Gemma) sees one here too
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True).to(model.device)
     sampling = temperature > 0
     kwargs = dict(max_new_tokens=max_new_tokens, do_sample=sampling, num_return_sequences=num_return_sequences,
                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)

@@ -178,8 +178,14 @@ def uses_chat_template(tokenizer, prompt_format: str) -> bool:
 
 
 def render_prompt(tokenizer, user_text: str, prompt_format: str = "auto") -> str:
-    """The exact text the model sees: its chat template when it has one, plain text otherwise."""
-    if uses_chat_template(tokenizer, prompt_format):
-        return tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
-                                             add_generation_prompt=True)
-    return plain_prompt(user_text)
+    """The prompt text: the model's chat template when it has one, plain text otherwise.
+
+    Never starts with the BOS token: every tokenizer call (ours and TRL's) adds it, so a template
+    that writes it too would give the model two.
+    """
+    if not uses_chat_template(tokenizer, prompt_format):
+        return plain_prompt(user_text)
+    text = tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
+                                         add_generation_prompt=True)
+    bos = getattr(tokenizer, "bos_token", None)
+    return text[len(bos):] if bos and text.startswith(bos) else text

@@ -14,7 +14,7 @@ from ..method.prompts import student_user_text
 from .context import RunCallback, RunContext
 from .models import render_prompt
 from .rollout_engine import rollout_engine_args
-from .training import prepare_model, resume_point, save_final, trainer_args
+from .training import prepare_model, run_trainer, save_final, trainer_args
 
 from trl import GRPOTrainer
 
@@ -127,7 +127,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
                           planner=planner, events=ctx.events, samples_per_step=cfg.rl.samples_per_step)
     callback = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunCallback))
     try:
-        trainer.train(resume_from_checkpoint=resume_point(ctx, "rl"))
+        run_trainer(ctx, "rl", trainer)
     finally:
         if verifier is not None:
             verifier.close()

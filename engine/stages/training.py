@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
+from ..errors import UserError
 from .context import RunContext, latest_checkpoint, load_chain, mark_complete, trained_chain
 from .models import load_model, load_tokenizer, pick_device, resolve_model
 
@@ -65,6 +66,25 @@ def save_final(ctx: RunContext, stage: str, trainer) -> Path:
     return final
 
 
-def resume_point(ctx: RunContext, stage: str) -> str | None:
+def run_trainer(ctx: RunContext, stage: str, trainer) -> None:
+    """Train, resuming from the stage's newest complete checkpoint when there is one.
+
+    Checkpoint state files are loaded with ``weights_only=True`` by the Trainer, so a damaged or
+    tampered file is refused by the unpickler; that becomes a one-line, actionable error.
+    """
+    import pickle
+
     found = latest_checkpoint(ctx.checkpoint_dir(stage))
-    return str(found) if found else None
+    try:
+        trainer.train(resume_from_checkpoint=str(found) if found else None)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
+        if found is None or not _is_load_error(err):
+            raise
+        raise UserError(f"{found}: checkpoint is damaged or unsafe to load ({type(err).__name__})",
+                        hint="delete that folder to resume from the previous checkpoint") from None
+
+
+def _is_load_error(err: Exception) -> bool:
+    text = str(err)
+    return isinstance(err, (EOFError,)) or "Weights only load failed" in text or "unpickl" in text.lower() \
+        or "PytorchStreamReader" in text

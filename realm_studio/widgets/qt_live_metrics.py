@@ -7,6 +7,8 @@ shows up without code changes.
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from .qt_live_plot import QtLivePlot
@@ -25,8 +27,9 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
 COLUMNS = 2
 
 
+@functools.lru_cache(maxsize=1024)
 def group_of(name: str) -> str | None:
-    """Title of the plot that shows metric ``name`` (None: not plotted)."""
+    """Title of the plot that shows metric ``name`` (None: not plotted); cached: called per point."""
     for title, rules in GROUPS:
         if any(name == rule or (rule.endswith("/") and name.startswith(rule)) for rule in rules):
             return title

@@ -13,7 +13,7 @@ import ctypes
 import json
 import resource
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -100,7 +100,6 @@ class Case:
     input: object = None  # folder -> input path (data / routes files)
     edit: object = None  # project -> None (config edits, made before the fingerprint: they are the user's)
     model: object = None  # (project, tiny model) -> model.name
-    extra: dict = field(default_factory=dict)
 
 
 NESTED = ("[" * 100_000 + "]" * 100_000).encode()

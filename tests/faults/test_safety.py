@@ -107,7 +107,7 @@ def test_resuming_a_poisoned_checkpoint_runs_none_of_its_code(project, finished_
 
     rc = main(["resume", str(project), "--run", name])
     assert not marker.exists(), f"resuming unpickled {poisoned}"
-    assert rc != 0 and run.read_status()["state"] == "failed"
+    assert rc == 2 and run.read_status()["state"] == "failed"  # one-line "damaged or unsafe" error
 
 
 def test_an_export_holds_no_local_path_or_user_name(project, finished_run, tiny_model_dir, tmp_path):
