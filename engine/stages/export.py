@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -89,7 +88,7 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
     model, tokenizer, path, device = load_trained(cfg, chain)
     step(1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = _partial_folder(out)
     try:
         if adapter_only:
             for final in chain:
@@ -129,8 +128,23 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
             "rescore": {"agree": agree, "total": len(test)}, "files": sorted(p.name for p in out.iterdir())}
 
 
+def _partial_folder(out: Path) -> Path:
+    """A fresh temp folder beside ``out``, named by our pid; those of dead exports are removed first
+    (a kill -9 mid-export leaves one behind, and a real model's is gigabytes)."""
+    from ..runs import pid_alive
+
+    for stale in out.parent.glob(f".{out.name}.*.partial"):
+        pid = stale.name[len(out.name) + 2:].split(".")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = out.parent / f".{out.name}.{os.getpid()}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return tmp
+
+
 def _normal_permissions(folder: Path) -> None:
-    """mkdtemp makes 0700 and some writers 0600: an export is meant to be shared."""
+    """Some writers make 0600 files: an export is meant to be shared."""
     umask = os.umask(0)
     os.umask(umask)
     folder.chmod(0o777 & ~umask)

@@ -7,6 +7,11 @@ half-written result. One engine per run: a live lock is obeyed, a dead one taken
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fault_testkit import engine, event_seen, fingerprint, kill9, one_line, spawn_engine, wait_until
@@ -16,6 +21,8 @@ from engine.cli import main
 from engine.launch import train
 from engine.routes.generate import read_routes
 from engine.runs import RunFolder
+
+REPO = Path(__file__).resolve().parents[2]
 
 RL_STEPS = 6
 TORN = '{"v": 1, "ts": 1, "type": "progress", "stage": "rl", "st'  # a write cut short by the kill
@@ -124,16 +131,32 @@ def test_a_killed_eval_leaves_no_half_summary_and_a_rerun_succeeds(project, refe
     assert visible == {"summary.json", "ledger.jsonl"}  # a kill mid-write may leave a hidden .tmp beside them
 
 
+KILL_AT_RENAME = """
+import os, signal, sys
+from engine.cli import main
+real_replace = os.replace
+def replace(src, dst, *args, **kwargs):
+    if os.fspath(dst) == sys.argv[-1]:  # the export's final rename: die the worst possible moment
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(src, dst, *args, **kwargs)
+os.replace = replace
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @pytest.mark.slow
 def test_a_killed_export_leaves_no_half_export_and_a_rerun_succeeds(project, reference, tmp_path):
     run = reference("realm-zero")
     out = tmp_path / "exported"
-    proc = spawn_engine("export", project, "--run", run.name, "--out", out)
-    wait_until(lambda: any(tmp_path.glob(".exported.*")), "the export's temp folder", proc)  # mid-write
-    kill9(proc)
+    args = ["export", str(project), "--run", run.name, "--out", str(out)]
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_RENAME, *args], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not out.exists(), "a killed export must not leave a half-written export folder"
+    assert list(tmp_path.glob(".exported.*.partial")), "the kill should have left the dead export's temp folder"
     engine("export", project, "--run", run.name, "--out", out)
     assert (out / "README.md").exists() and (out / "config.json").exists()
+    assert not list(tmp_path.glob(".exported.*.partial")), "the dead export's temp folder is cleaned up"
 
 
 def test_a_second_engine_is_refused_and_a_dead_engines_lock_is_taken_over(project):
