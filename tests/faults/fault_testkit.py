@@ -41,6 +41,32 @@ def spawn_engine(*args, stdout_path: Path | None = None) -> subprocess.Popen:
             stdout.close()
 
 
+KILL_AFTER = """
+import importlib, os, signal, sys
+module_name, attr = sys.argv[1].split(":")
+module = importlib.import_module(module_name)
+real = getattr(module, attr)
+def die_after(*args, **kwargs):
+    result = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return result
+setattr(module, attr, die_after)
+from engine.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def engine_killed_after(hook: str, *args) -> subprocess.CompletedProcess:
+    """Run an engine verb that kill -9s itself right after ``hook`` ('module:function') first returns.
+
+    A deterministic kill point: polling for a file and then killing races a fast engine.
+    """
+    proc = subprocess.run([sys.executable, "-c", KILL_AFTER, hook, *map(str, args)], capture_output=True,
+                          text=True, env=ENV, timeout=WAIT_S * 2)
+    assert proc.returncode == -signal.SIGKILL, f"rc={proc.returncode}: {proc.stderr[-2000:]}"
+    return proc
+
+
 def wait_until(predicate, what: str, proc: subprocess.Popen | None = None):
     """Poll ``predicate`` until it returns something truthy; fail if the engine exits first."""
     deadline = time.monotonic() + WAIT_S

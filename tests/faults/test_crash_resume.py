@@ -7,22 +7,15 @@ half-written result. One engine per run: a live lock is obeyed, a dead one taken
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from fault_testkit import engine, event_seen, fingerprint, kill9, one_line, spawn_engine, wait_until
+from fault_testkit import engine, engine_killed_after, event_seen, fingerprint, kill9, one_line, spawn_engine, wait_until
 from stage_testkit import events_of, make_project
 
 from engine.cli import main
 from engine.launch import train
 from engine.routes.generate import read_routes
 from engine.runs import RunFolder
-
-REPO = Path(__file__).resolve().parents[2]
 
 RL_STEPS = 6
 TORN = '{"v": 1, "ts": 1, "type": "progress", "stage": "rl", "st'  # a write cut short by the kill
@@ -103,10 +96,8 @@ def _parses(line: str) -> bool:
 def test_a_killed_routes_run_loses_no_finished_route_and_a_rerun_completes(project, tiny_model_dir):
     file_routes = len(read_routes(project))
     source = f"model:{tiny_model_dir}"
-    proc = spawn_engine("routes", project, "--source", source, "--k", "2")
-    wait_until(lambda: (project / "routes" / "partial.jsonl").exists()
-               and (project / "routes" / "partial.jsonl").stat().st_size, "the first journalled problem", proc)
-    kill9(proc)
+    engine_killed_after("engine.routes.generate:append_partial", "routes", project, "--source", source, "--k", "2")
+    assert (project / "routes" / "partial.jsonl").stat().st_size  # the first batch was journalled, then the kill
     assert len(read_routes(project)) >= file_routes  # the table (and the journal) still load
     engine("routes", project, "--source", source, "--k", "2")
     routes = read_routes(project)
@@ -131,27 +122,12 @@ def test_a_killed_eval_leaves_no_half_summary_and_a_rerun_succeeds(project, refe
     assert visible == {"summary.json", "ledger.jsonl"}  # a kill mid-write may leave a hidden .tmp beside them
 
 
-KILL_AT_RENAME = """
-import os, signal, sys
-from engine.cli import main
-real_replace = os.replace
-def replace(src, dst, *args, **kwargs):
-    if os.fspath(dst) == sys.argv[-1]:  # the export's final rename: die the worst possible moment
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real_replace(src, dst, *args, **kwargs)
-os.replace = replace
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 @pytest.mark.slow
 def test_a_killed_export_leaves_no_half_export_and_a_rerun_succeeds(project, reference, tmp_path):
     run = reference("realm-zero")
     out = tmp_path / "exported"
-    args = ["export", str(project), "--run", run.name, "--out", str(out)]
-    killed = subprocess.run([sys.executable, "-c", KILL_AT_RENAME, *args], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # killed with the export complete in its temp folder, just before the rename: the worst moment
+    engine_killed_after("engine.stages.export:_normal_permissions", "export", project, "--run", run.name, "--out", out)
     assert not out.exists(), "a killed export must not leave a half-written export folder"
     assert list(tmp_path.glob(".exported.*.partial")), "the kill should have left the dead export's temp folder"
     engine("export", project, "--run", run.name, "--out", out)
