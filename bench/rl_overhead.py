@@ -1,20 +1,24 @@
 """RL step overhead: our MRPVTrainer against plain TRL GRPOTrainer (issue 3 acceptance: ≤ 1.05).
 
-Both trainers get the same model (re-loaded from the same folder each time), the same prompts,
-the same GRPOConfig and seed, in one process. They run in alternating rounds (ours first in
-even rounds, plain first in odd ones) so drift in machine load hits both alike. Ours is built
-as ``engine.stages.rl.run_rl`` builds it: MRPVPlanner, our three reward functions (correctness,
-format, verdict via the verifiers), the run's event log and RunCallback (progress, status.json,
-stop/cancel check). Plain TRL gets one plain correctness reward, as a TRL user would write it.
+Both trainers get the same model (loaded from the same folder), the same prompts, the same
+GRPOConfig and seed, in one process. Ours is built as ``engine.stages.rl.run_rl`` builds it:
+MRPVPlanner, our three reward functions (correctness, format, verdict via the verifiers), the
+run's event log and RunCallback (progress, status.json, stop/cancel check). Plain TRL gets one
+plain correctness reward, as a TRL user would write it.
 
 The fade is held at p = 0, so both generate from the very same bare prompts: the figure is
 the machinery's overhead. A hinted prompt is longer (it carries candidate routes); that cost
 is the method's, not overhead, and is not measured here.
 
-Per-step time is the interval between successive ``on_step_begin`` calls: it covers generation,
-rewards, the optimizer step, logging and every callback. The first ``warmup`` steps are dropped.
-On a loaded machine the ratio is noisy, so the code each trainer adds to TRL (ours: planner,
-rewards, events, callback; plain: its reward) is also timed from inside, which load barely moves.
+The two trainers run in lockstep: each in its own thread, taking turns one optimizer step at
+a time (ours, plain, ours, plain, …), so only one computes at any moment. This machine's
+speed drifts by tens of percent over seconds (measured: one plain trainer's steps went from
+0.38 s to 0.58 s and back within one run), so alternating whole runs left that drift in the
+ratio (rounds from 0.71 to 1.33); pairing step k of ours with step k of plain, taken a second
+apart, cancels it. A step's time runs from the moment the trainer gets its turn to its next
+``on_step_begin``: generation, rewards, the optimizer step, logging and every callback. The
+first ``warmup`` steps are dropped. Our added code is also timed from inside, a figure that
+machine load barely moves.
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ from __future__ import annotations
 import functools
 import gc
 import re
+import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from .common import Row, median
 
-FULL = dict(rounds=8, steps=5, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
-QUICK = dict(rounds=2, steps=3, warmup=1, hidden_size=128, num_hidden_layers=4, completion_length=32)
+FULL = dict(rounds=4, steps=30, warmup=2, hidden_size=128, num_hidden_layers=4, completion_length=32)
+QUICK = dict(rounds=1, steps=10, warmup=2, hidden_size=128, num_hidden_layers=4, completion_length=32)
 # One torch thread: on a small shared machine, torch's thread pool fighting other processes
 # for the cores turns a 1 s step into a 10 s one at random, which drowns any overhead figure.
 THREADS = 1
@@ -37,22 +43,85 @@ NUM_GENERATIONS = 4
 PROMPTS_PER_STEP = 2
 
 
-def _step_timer():
-    from transformers import TrainerCallback
+class Lockstep:
+    """Trainers in threads that take turns one training step at a time; each step's own time.
 
-    class StepTimer(TrainerCallback):
-        """Wall time between successive step starts (one full trip round the training loop)."""
+    Each trainer waits at every ``on_step_begin`` for its turn, so the steps of the trainers
+    interleave (A1 B1 A2 B2 …) and none computes while another does. A trainer that ends or
+    fails hands its turn on for good, so the others never wait for it.
+    """
 
-        def __init__(self):
-            self.starts: list[float] = []
+    def __init__(self, names: list[str]):
+        self.names = list(names)
+        self.seconds: dict[str, list[float]] = {name: [] for name in names}
+        self._turn = 0
+        self._arrived: set[str] = set()
+        self._done: set[str] = set()
+        self._started: dict[str, float] = {}
+        self._cond = threading.Condition()
 
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.starts.append(time.perf_counter())
+    def _pass_turn(self) -> None:
+        for _ in self.names:
+            self._turn = (self._turn + 1) % len(self.names)
+            if self.names[self._turn] not in self._done:
+                break
+        self._cond.notify_all()
 
-        def intervals(self) -> list[float]:
-            return [b - a for a, b in zip(self.starts, self.starts[1:])]
+    def _my_turn(self, name: str) -> bool:
+        everyone_ready = self._arrived | self._done >= set(self.names)
+        return everyone_ready and self.names[self._turn] == name
 
-    return StepTimer()
+    def step_begins(self, name: str) -> None:
+        now = time.perf_counter()
+        with self._cond:
+            if name in self._started:
+                self.seconds[name].append(now - self._started[name])
+                self._pass_turn()
+            self._arrived.add(name)
+            self._cond.notify_all()  # the last to arrive releases the first
+            self._cond.wait_for(lambda: self._my_turn(name))
+        self._started[name] = time.perf_counter()
+
+    def finished(self, name: str) -> None:
+        with self._cond:
+            self._done.add(name)
+            if self.names[self._turn] == name:
+                self._pass_turn()
+            self._cond.notify_all()
+
+    def callback(self, name: str):
+        from transformers import TrainerCallback
+
+        lockstep = self
+
+        class TakeTurns(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                lockstep.step_begins(name)
+
+        return TakeTurns()
+
+    def run(self, trainers: dict, threads: int) -> None:
+        """Train every trainer to the end in lockstep; re-raise the first failure."""
+        import torch
+
+        errors: list[BaseException] = []
+
+        def train(name: str) -> None:
+            torch.set_num_threads(threads)  # per thread: a new thread may start with torch's default
+            try:
+                trainers[name].train()
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
+                errors.append(error)
+            finally:
+                self.finished(name)
+
+        workers = [threading.Thread(target=train, args=(name,), name=f"bench-{name}") for name in self.names]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if errors:
+            raise errors[0]
 
 
 class Stopwatch:
@@ -132,7 +201,7 @@ def _rows(project: Path, render) -> tuple[list, list[dict], dict]:
     return problems, rows, routes
 
 
-def build_ours(project: Path, cfg, model_dir: Path, run_name: str, timer, watch: Stopwatch):
+def build_ours(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopwatch):
     """MRPVTrainer wired as run_rl wires it (planner, our rewards, events, RunCallback).
 
     ``watch`` times every piece of our code the step runs: planner, rewards, events, callback.
@@ -162,7 +231,7 @@ def build_ours(project: Path, cfg, model_dir: Path, run_name: str, timer, watch:
     watch.wrap(callback, "on_step_end", "on_log")
     trainer = MRPVTrainer(model=model, reward_funcs=[watch.timed(fn) for fn in reward_funcs],
                           args=_grpo_args(cfg, run.path / "out", weights), train_dataset=Dataset.from_list(rows),
-                          processing_class=tokenizer, callbacks=[callback, timer], planner=planner,
+                          processing_class=tokenizer, callbacks=[callback], planner=planner,
                           events=ctx.events, samples_per_step=cfg.rl.samples_per_step)
     watch.wrap(trainer, "_emit_samples")
     return trainer
@@ -177,7 +246,7 @@ def plain_correctness(completions, answer, **_) -> list[float]:
     return scores
 
 
-def build_plain(project: Path, cfg, model_dir: Path, run_name: str, timer, watch: Stopwatch):
+def build_plain(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopwatch):
     from datasets import Dataset
     from trl import GRPOTrainer
 
@@ -188,60 +257,85 @@ def build_plain(project: Path, cfg, model_dir: Path, run_name: str, timer, watch
     rows = [{"prompt": row["prompt"], "answer": row["answer"]} for row in rows]
     return GRPOTrainer(model=model, reward_funcs=[watch.timed(plain_correctness)],
                        args=_grpo_args(cfg, project / "plain" / run_name, [1.0]),
-                       train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=[timer])
+                       train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
 
 
-def _train(build, project, cfg, model_dir, run_name: str, warmup: int) -> tuple[float, float]:
-    """(median step seconds after warm-up, seconds per step inside the watched code)."""
+BUILDERS = {"ours": build_ours, "plain": build_plain}
+
+
+def _round(project, cfg, model_dir, r: int, warmup: int) -> dict[str, tuple[list[float], float]]:
+    """One pair of fresh trainers in lockstep: name -> (step seconds after warm-up, watched seconds per step)."""
     from transformers import PrinterCallback
 
-    timer, watch = _step_timer(), Stopwatch()
-    trainer = build(project, cfg, model_dir, run_name, timer, watch)
-    trainer.remove_callback(PrinterCallback)  # TRL prints every log dict; the bench prints a table
-    trainer.train()
-    steps = trainer.state.global_step
-    del trainer
+    lockstep = Lockstep(list(BUILDERS) if r % 2 == 0 else list(BUILDERS)[::-1])  # who goes first alternates
+    trainers, watches = {}, {}
+    for name, build in BUILDERS.items():
+        watches[name] = Stopwatch()
+        trainers[name] = build(project, cfg, model_dir, f"{name}-{r}", watches[name])
+        trainers[name].remove_callback(PrinterCallback)  # TRL prints every log dict; the bench prints a table
+        trainers[name].callback_handler.callbacks.insert(0, lockstep.callback(name))  # first: times every callback
+    lockstep.run(trainers, THREADS)
+    result = {name: (lockstep.seconds[name][warmup:], watches[name].seconds / max(trainers[name].state.global_step, 1))
+              for name in BUILDERS}
+    del trainers
     gc.collect()
-    return median(timer.intervals()[warmup:]), watch.seconds / max(steps, 1)
+    return result
 
 
 def measure(*, rounds: int, steps: int, warmup: int, hidden_size: int, num_hidden_layers: int,
             completion_length: int) -> dict:
-    """Per round: each trainer's median step seconds, the ratio ours / plain, and the seconds per
-    step spent in the reward/hook code each one adds to TRL (ours: planner, rewards, events,
-    callback; plain: its one reward function)."""
+    """Step seconds of each trainer, the ratio ours / plain of each pair of neighbouring steps,
+    and the seconds per step spent in the reward/hook code each one adds to TRL (ours: planner,
+    rewards, events, callback; plain: its one reward function), one entry per round."""
     import torch
     from transformers.utils import logging as hf_logging
 
     torch.set_num_threads(THREADS)
     hf_logging.disable_progress_bar()
     with tempfile.TemporaryDirectory(prefix="bench-rl-") as tmp:
-        # +1 step: the last step's interval needs the start of one more step
+        # +1 step: a step's time ends at the start of the next one
         project, cfg, model_dir = make_setup(Path(tmp), hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
                                              completion_length=completion_length, steps=warmup + steps + 1)
-        results: dict[str, list[tuple[float, float]]] = {"ours": [], "plain": []}
-        for r in range(rounds):
-            order = [("ours", build_ours), ("plain", build_plain)]
-            for name, build in order if r % 2 == 0 else order[::-1]:
-                results[name].append(_train(build, project, cfg, model_dir, f"{name}-{r}", warmup))
-    ours, plain = ([step for step, _ in results[name]] for name in ("ours", "plain"))
+        rounds_out = [_round(project, cfg, model_dir, r, warmup) for r in range(rounds)]
+    ours = [s for result in rounds_out for s in result["ours"][0]]
+    plain = [s for result in rounds_out for s in result["plain"][0]]
     return {"ours_s": ours, "plain_s": plain, "ratios": [o / p for o, p in zip(ours, plain)],
-            "ours_hooks_s": [hooks for _, hooks in results["ours"]],
-            "plain_hooks_s": [hooks for _, hooks in results["plain"]]}
+            "ours_hooks_s": [result["ours"][1] for result in rounds_out],
+            "plain_hooks_s": [result["plain"][1] for result in rounds_out]}
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    """First and third quartile (both the value itself when there is only one)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    first, _, third = statistics.quantiles(values, n=4)
+    return first, third
+
+
+def median_interval(values: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of the median: how far the figure could move on another run like this one."""
+    import random
+
+    rng = random.Random(seed)
+    medians = sorted(median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def run(quick: bool = False) -> list[Row]:
     params = QUICK if quick else FULL
     result = measure(**params)
-    ratios = sorted(result["ratios"])
+    ratios = result["ratios"]
+    low, high = quartiles(ratios)
+    ci_low, ci_high = median_interval(ratios)
     shape = (f"h{params['hidden_size']}x{params['num_hidden_layers']}L, batch {PROMPTS_PER_STEP}x{NUM_GENERATIONS}, "
-             f"{params['completion_length']} tok, {params['rounds']} rounds x {params['steps']} steps, "
+             f"{params['completion_length']} tok, {params['rounds']} rounds x {params['steps']} steps in lockstep, "
              f"{THREADS} torch thread")
     return [
         Row("rl_overhead", "step, plain TRL (median)", median(result["plain_s"]), "s", shape),
         Row("rl_overhead", "step, ours (median)", median(result["ours_s"]), "s"),
         Row("rl_overhead", "ratio ours / plain (median)", median(ratios), "x",
-            f"target <= 1.05; rounds {ratios[0]:.3f}..{ratios[-1]:.3f}"),
+            f"target <= 1.05; 95% CI {ci_low:.3f}..{ci_high:.3f}; {len(ratios)} pairs of neighbouring steps, "
+            f"quartiles {low:.3f}..{high:.3f}"),
         Row("rl_overhead", "our code per step, timed inside", median(result["ours_hooks_s"]) * 1000, "ms",
             f"planner+rewards+events+callback; plain's reward: {median(result['plain_hooks_s']) * 1000:.2f} ms"),
         Row("rl_overhead", "added share of a plain step",

@@ -95,3 +95,44 @@ def test_only_accepts_known_benchmarks_and_out_defaults_to_bench_results():
     with pytest.raises(SystemExit):
         parse_args(["--only", "nonsense"])
     assert set(BENCHMARKS) == {"rl_overhead", "verifier", "gui_ingest", "routes_browser", "cold_start", "memory"}
+
+
+class _FakeTrainer:
+    """Stands in for a Trainer: calls the lockstep's step hook `steps` times, logging each step."""
+
+    def __init__(self, lockstep, name, log, steps, fail_at=None):
+        self.lockstep, self.name, self.log, self.steps, self.fail_at = lockstep, name, log, steps, fail_at
+
+    def train(self):
+        for step in range(self.steps):
+            self.lockstep.step_begins(self.name)
+            if step == self.fail_at:
+                raise RuntimeError(f"{self.name} broke")
+            self.log.append(self.name)
+
+
+def test_lockstep_trainers_take_turns_one_step_each():
+    lockstep = rl_overhead.Lockstep(["ours", "plain"])
+    log: list[str] = []
+    trainers = {"ours": _FakeTrainer(lockstep, "ours", log, 4), "plain": _FakeTrainer(lockstep, "plain", log, 2)}
+    lockstep.run(trainers, threads=1)
+    assert log == ["ours", "plain", "ours", "plain", "ours", "ours"]  # plain ends first: ours goes on alone
+    assert len(lockstep.seconds["ours"]) == 3 and len(lockstep.seconds["plain"]) == 1
+
+
+def test_lockstep_reraises_a_failure_without_leaving_the_other_waiting():
+    lockstep = rl_overhead.Lockstep(["plain", "ours"])
+    log: list[str] = []
+    trainers = {"ours": _FakeTrainer(lockstep, "ours", log, 3, fail_at=1), "plain": _FakeTrainer(lockstep, "plain", log, 3)}
+    with pytest.raises(RuntimeError, match="ours broke"):
+        lockstep.run(trainers, threads=1)
+    assert log == ["plain", "ours", "plain", "plain"]
+
+
+def test_median_interval_brackets_the_median_and_narrows_with_more_data():
+    few = [0.9, 1.0, 1.1, 1.2, 0.95]
+    many = few * 40
+    low_few, high_few = rl_overhead.median_interval(few)
+    low_many, high_many = rl_overhead.median_interval(many)
+    assert low_few <= 1.0 <= high_few and low_many <= 1.0 <= high_many
+    assert high_many - low_many < high_few - low_few
