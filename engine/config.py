@@ -129,9 +129,12 @@ class RLSection:
     reward_verdict: float = _f(0.0, "Weight of the verdict-accuracy reward (0: off).", lo=0.0)
     save_steps: int = _f(25, "Checkpoint every N steps.", lo=1)
     samples_per_step: int = _f(2, "Completions written as `sample` events per step (best and worst).", lo=0)
-    rollout_engine: str = _f("transformers", "Who generates rollouts: transformers (inside the trainer), vllm-server "
-                             "(a `trl vllm-serve` process), vllm-colocate (vLLM inside each rank). vLLM needs `pip install vllm`.",
-                             choices=("transformers", "vllm-server", "vllm-colocate"))
+    rollout_engine: str = _f("auto", "Who generates rollouts: transformers-compiled (inside the trainer, static KV cache "
+                             "+ torch.compile: fast on a GPU after a compile of about 30 s), transformers (inside the "
+                             "trainer, eager), auto (compiled on a CUDA GPU unless the model is sharded by DeepSpeed or "
+                             "FSDP, eager otherwise), vllm-server (a `trl vllm-serve` process), vllm-colocate (vLLM "
+                             "inside each rank). vLLM needs `pip install vllm`.",
+                             choices=("auto", "transformers", "transformers-compiled", "vllm-server", "vllm-colocate"))
     vllm_server_url: str = _f("http://localhost:8000", "Base URL of the `trl vllm-serve` server (rollout_engine = vllm-server).")
 
 

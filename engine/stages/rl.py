@@ -1,9 +1,10 @@
 """Stage ``rl``: MRPV + EAAI reinforcement learning on TRL's GRPOTrainer.
 
-The one change to TRL is ``MRPVTrainer._generate_and_score_completions``: before TRL generates,
+The change to TRL is ``MRPVTrainer._generate_and_score_completions``: before TRL generates,
 the step's rows are rewritten by ``MRPVPlanner`` (hinted prompt groups get candidate routes,
-the rest the bare question). It is a private hook, so trl is pinned in pyproject.toml and a test
-checks the hook still exists with the signature we override.
+the rest the bare question). ``_generate_single_turn`` sizes the static KV cache when rollouts
+are compiled (see ``rollout_engine``). Both are private hooks, so trl is pinned in
+pyproject.toml and a test checks they still exist with the signatures we override.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from ..method.mrpv import MRPVPlanner
 from ..method.prompts import student_user_text
 from .context import RunCallback, RunContext
 from .models import render_prompt
-from .rollout_engine import rollout_engine_args
+from .rollout_engine import (cache_length, compiles_rollouts, disable_compiled_generation, enable_compiled_generation,
+                             rollout_engine_args)
 from .training import prepare_model, run_trainer, save_final, trainer_args
 
 from trl import GRPOTrainer
@@ -22,11 +24,46 @@ from trl import GRPOTrainer
 class MRPVTrainer(GRPOTrainer):
     """GRPO whose prompts follow the EAAI plan of the current step."""
 
-    def __init__(self, *args, planner: MRPVPlanner, events=None, samples_per_step: int = 2, **kwargs):
+    def __init__(self, *args, planner: MRPVPlanner, events=None, samples_per_step: int = 2,
+                 rollout_engine: str = "transformers", **kwargs):
         super().__init__(*args, **kwargs)
         self.planner = planner
         self.events = events
         self.samples_per_step = samples_per_step
+        sharded = self.is_deepspeed_enabled or self.is_fsdp_enabled
+        self.compiled_rollouts = not self.use_vllm and compiles_rollouts(
+            rollout_engine, self.accelerator.device.type, sharded)
+        if self.compiled_rollouts:
+            enable_compiled_generation(self.generation_config, self.accelerator.device.type)
+            self._say("log", level="info", message="rollouts: compiled generation with a static KV cache "
+                                     "(the first step compiles it, about 30 s on a GPU)")
+
+    def _say(self, kind: str, **fields) -> None:
+        if self.events is not None and self.accelerator.is_main_process:
+            self.events.emit(kind, **fields)
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        if not self.compiled_rollouts:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        import torch
+
+        longest = max(len(ids) for ids in prompt_ids)
+        self.generation_config.max_cache_len = cache_length(longest, self.max_completion_length)
+        try:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        except (torch._dynamo.exc.TorchDynamoException, RuntimeError) as error:
+            # Eager generation is the fallback: a model or machine the compiler can't handle still trains.
+            # A real fault (say, out of memory) comes back from the eager retry as it would have anyway.
+            self.compiled_rollouts = False
+            disable_compiled_generation(self.generation_config)
+            cause = error
+            while cause.__cause__ is not None or getattr(cause, "inner_exception", None) is not None:
+                cause = cause.__cause__ or cause.inner_exception  # the compiler's own error, not dynamo's wrapper
+            first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+            self._say("warning", message=f"compiled rollouts failed ({type(cause).__name__}: {first_line}); "
+                                         "generating eagerly from now on (set rl.rollout_engine = \"transformers\" "
+                                         "to skip the attempt)")
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
 
     def _generate_and_score_completions(self, inputs):
         step = self.state.global_step
@@ -41,8 +78,8 @@ class MRPVTrainer(GRPOTrainer):
             from accelerate.utils import gather_object
 
             groups = gather_object(groups)
+        self._say("rollout_plan", stage="rl", step=step, p=plan.p, groups=groups)
         if self.events is not None and self.accelerator.is_main_process:
-            self.events.emit("rollout_plan", stage="rl", step=step, p=plan.p, groups=groups)
             self._emit_samples(step, inputs)
         return output
 
@@ -124,7 +161,8 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     )
     trainer = MRPVTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=Dataset.from_list(rows),
                           processing_class=tokenizer, peft_config=peft_config, callbacks=[RunCallback(ctx, "rl")],
-                          planner=planner, events=ctx.events, samples_per_step=cfg.rl.samples_per_step)
+                          planner=planner, events=ctx.events, samples_per_step=cfg.rl.samples_per_step,
+                          rollout_engine=cfg.rl.rollout_engine)
     callback = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunCallback))
     try:
         run_trainer(ctx, "rl", trainer)

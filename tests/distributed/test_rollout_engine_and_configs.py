@@ -33,7 +33,7 @@ def test_asking_for_vllm_without_it_is_one_line_naming_the_setting(monkeypatch, 
 
 
 @pytest.mark.parametrize("engine, expected", [
-    ("transformers", {}),
+    ("transformers", {}), ("auto", {}), ("transformers-compiled", {}),
     ("vllm-server", {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu7:8000"}),
     ("vllm-colocate", {"use_vllm": True, "vllm_mode": "colocate"}),
 ])
