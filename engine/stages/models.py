@@ -124,6 +124,21 @@ def pick_dtype(model_cfg: ModelSection, device: str):
     return torch.float32
 
 
+def training_dtype(model_cfg: ModelSection, device: str):
+    """Weights' dtype while training: fp32 master weights for full fine-tuning on a GPU.
+
+    The GPU computes in bf16 either way (the trainers' bf16 autocast). Full fine-tuning keeps
+    fp32 weights because bf16 keeps about 3 significant digits: an AdamW step at RL learning
+    rates (1e-6 to 1e-5 against weights near 1e-2) is rounded away. LoRA trains fp32 adapters,
+    so its frozen base can stay bf16 and take half the memory.
+    """
+    import torch
+
+    if model_cfg.dtype == "auto" and device == "cuda" and not model_cfg.lora:
+        return torch.float32
+    return pick_dtype(model_cfg, device)
+
+
 def load_tokenizer(model_cfg: ModelSection, path: str):
     from transformers import AutoTokenizer
 

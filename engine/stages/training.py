@@ -7,7 +7,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import UserError
 from .context import RunContext, latest_checkpoint, load_chain, mark_complete, trained_chain
-from .models import load_model, load_tokenizer, pick_device, resolve_model
+from .models import load_model, load_tokenizer, pick_device, resolve_model, training_dtype
 
 
 def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):
@@ -16,7 +16,7 @@ def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):
     path = resolve_model(cfg.model.name, progress=lambda msg: ctx.events.log(msg))
     device = pick_device(cfg.model)
     tokenizer = load_tokenizer(cfg.model, path)
-    model = load_model(cfg.model, path, device=device)
+    model = load_model(cfg.model, path, device=device, dtype=training_dtype(cfg.model, device))
     model = load_chain(model, trained_chain(ctx.run, stages_before))
     model.train()
     peft_config = None

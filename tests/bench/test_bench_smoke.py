@@ -136,3 +136,23 @@ def test_median_interval_brackets_the_median_and_narrows_with_more_data():
     low_many, high_many = rl_overhead.median_interval(many)
     assert low_few <= 1.0 <= high_few and low_many <= 1.0 <= high_many
     assert high_many - low_many < high_few - low_few
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_every_section_side_by_side_on_a_tiny_shape(tmp_path):
+    """The GPU script's own code path, on the CPU: a GPU session should only have to run it."""
+    import json
+
+    from bench import gpu_check
+
+    out = tmp_path / "gpu_check.json"
+    assert gpu_check.main(["--tiny", "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"peak", "grpo_plain", "grpo_ours", "sft_plain", "sft_ours"}
+    assert results["grpo_ours"]["state"] == results["sft_ours"]["state"] == "finished"
+    assert not results["grpo_ours"]["compiled"], "auto compiles rollouts on a CUDA GPU only"
+    for section in ("grpo_plain", "grpo_ours"):
+        assert positive(results[section]["step_s_median"]) and positive(results[section]["gen_tok_s"])
+    for section in ("sft_plain", "sft_ours"):
+        assert positive(results[section]["tok_s"]) and positive(results[section]["mfu"])
+    assert results["sft_plain"]["tokens_per_step"] == results["sft_ours"]["tokens_per_step"], "the same rows"

@@ -69,3 +69,18 @@ def test_local_model_folders_are_checked_before_loading(tmp_path, tiny_model_dir
     (odd / "tokenizer.json").write_text((tiny_model_dir / "tokenizer.json").read_text())
     with pytest.raises(UserError, match="unsupported architecture"):
         load_model(ModelSection(name=str(odd), device="cpu"), resolve_model(str(odd)))
+
+
+@pytest.mark.parametrize("settings, device, expected", [
+    ({"lora": False}, "cuda", "float32"),  # full fine-tuning: fp32 master weights, bf16 autocast computes
+    ({"lora": False, "dtype": "bfloat16"}, "cuda", "bfloat16"),  # the user's explicit choice wins
+    ({"lora": False}, "cpu", "float32"),
+    ({"lora": True}, "cpu", "float32"),
+])
+def test_training_keeps_fp32_master_weights_for_full_fine_tuning(settings, device, expected):
+    import torch
+
+    from engine.stages.models import training_dtype
+
+    assert training_dtype(ModelSection(**settings), device) == getattr(torch, expected)
+
