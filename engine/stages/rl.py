@@ -30,13 +30,17 @@ class MRPVTrainer(GRPOTrainer):
         self.planner = planner
         self.events = events
         self.samples_per_step = samples_per_step
-        sharded = self.is_deepspeed_enabled or self.is_fsdp_enabled
+        sharded_by = "DeepSpeed" if self.is_deepspeed_enabled else "FSDP" if self.is_fsdp_enabled else None
         self.compiled_rollouts = not self.use_vllm and compiles_rollouts(
-            rollout_engine, self.accelerator.device.type, sharded)
+            rollout_engine, self.accelerator.device.type, sharded_by is not None)
         if self.compiled_rollouts:
             enable_compiled_generation(self.generation_config, self.accelerator.device.type)
             self._say("log", level="info", message="rollouts: compiled generation with a static KV cache "
-                                     "(the first step compiles it, about 30 s on a GPU)")
+                                                   "(the first step compiles it, about 30 s on a GPU)")
+        elif not self.use_vllm:
+            why = f" (the model is sharded by {sharded_by}: auto compiles only unsharded models)" if (
+                sharded_by and rollout_engine == "auto") else ""
+            self._say("log", level="info", message=f"rollouts: eager generation{why}")
 
     def _say(self, kind: str, **fields) -> None:
         if self.events is not None and self.accelerator.is_main_process:

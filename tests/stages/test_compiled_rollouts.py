@@ -95,8 +95,10 @@ def test_compiled_rollouts_sample_the_same_completions_as_eager_with_one_compile
         cheap_compile, tiny_model_dir, tmp_path):
     from torch._dynamo.utils import counters
 
-    eager = _trainer(tiny_model_dir, tmp_path, "transformers")
+    events = EventWriter(tmp_path / "events.jsonl", "eager")
+    eager = _trainer(tiny_model_dir, tmp_path, "transformers", events=events)
     assert not eager.compiled_rollouts
+    assert [e["message"] for e in read_events(tmp_path / "events.jsonl")] == ["rollouts: eager generation"]
     first = _rollouts(eager)
     frequent = Counter(token for batch in first for c in batch for token in c[:-1]).most_common(1)[0][0]
     eager = _trainer(tiny_model_dir, tmp_path, "transformers")
