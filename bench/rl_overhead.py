@@ -263,8 +263,9 @@ def build_plain(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopw
 BUILDERS = {"ours": build_ours, "plain": build_plain}
 
 
-def _round(project, cfg, model_dir, r: int, warmup: int) -> dict[str, tuple[list[float], float]]:
-    """One pair of fresh trainers in lockstep: name -> (step seconds after warm-up, watched seconds per step)."""
+def _round(project, cfg, model_dir, r: int, warmup: int) -> dict[str, tuple[list[float], float, list[float]]]:
+    """One pair of fresh trainers in lockstep: name -> (step seconds after warm-up, watched seconds
+    per step, mean completion length of each step)."""
     from transformers import PrinterCallback
 
     lockstep = Lockstep(list(BUILDERS) if r % 2 == 0 else list(BUILDERS)[::-1])  # who goes first alternates
@@ -275,7 +276,9 @@ def _round(project, cfg, model_dir, r: int, warmup: int) -> dict[str, tuple[list
         trainers[name].remove_callback(PrinterCallback)  # TRL prints every log dict; the bench prints a table
         trainers[name].callback_handler.callbacks.insert(0, lockstep.callback(name))  # first: times every callback
     lockstep.run(trainers, THREADS)
-    result = {name: (lockstep.seconds[name][warmup:], watches[name].seconds / max(trainers[name].state.global_step, 1))
+    result = {name: (lockstep.seconds[name][warmup:], watches[name].seconds / max(trainers[name].state.global_step, 1),
+                     [log["completions/mean_length"] for log in trainers[name].state.log_history
+                      if "completions/mean_length" in log])
               for name in BUILDERS}
     del trainers
     gc.collect()
@@ -285,8 +288,9 @@ def _round(project, cfg, model_dir, r: int, warmup: int) -> dict[str, tuple[list
 def measure(*, rounds: int, steps: int, warmup: int, hidden_size: int, num_hidden_layers: int,
             completion_length: int) -> dict:
     """Step seconds of each trainer, the ratio ours / plain of each pair of neighbouring steps,
-    and the seconds per step spent in the reward/hook code each one adds to TRL (ours: planner,
-    rewards, events, callback; plain: its one reward function), one entry per round."""
+    the seconds per step spent in the reward/hook code each one adds to TRL (ours: planner,
+    rewards, events, callback; plain: its one reward function), one entry per round, and the
+    mean completion length of every step (the work a step does: it must match for a fair ratio)."""
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -301,7 +305,9 @@ def measure(*, rounds: int, steps: int, warmup: int, hidden_size: int, num_hidde
     plain = [s for result in rounds_out for s in result["plain"][0]]
     return {"ours_s": ours, "plain_s": plain, "ratios": [o / p for o, p in zip(ours, plain)],
             "ours_hooks_s": [result["ours"][1] for result in rounds_out],
-            "plain_hooks_s": [result["plain"][1] for result in rounds_out]}
+            "plain_hooks_s": [result["plain"][1] for result in rounds_out],
+            "ours_lengths": [n for result in rounds_out for n in result["ours"][2]],
+            "plain_lengths": [n for result in rounds_out for n in result["plain"][2]]}
 
 
 def quartiles(values: list[float]) -> tuple[float, float]:
@@ -332,7 +338,9 @@ def run(quick: bool = False) -> list[Row]:
              f"{THREADS} torch thread")
     return [
         Row("rl_overhead", "step, plain TRL (median)", median(result["plain_s"]), "s", shape),
-        Row("rl_overhead", "step, ours (median)", median(result["ours_s"]), "s"),
+        Row("rl_overhead", "step, ours (median)", median(result["ours_s"]), "s",
+            f"mean completion length, ours {statistics.fmean(result['ours_lengths']):.1f} / "
+            f"plain {statistics.fmean(result['plain_lengths']):.1f} tokens"),
         Row("rl_overhead", "ratio ours / plain (median)", median(ratios), "x",
             f"target <= 1.05; 95% CI {ci_low:.3f}..{ci_high:.3f}; {len(ratios)} pairs of neighbouring steps, "
             f"quartiles {low:.3f}..{high:.3f}"),

@@ -25,6 +25,8 @@ def test_rl_overhead_times_both_trainers():
                                  completion_length=4)
     figures = ("ours_s", "plain_s", "ratios", "ours_hooks_s", "plain_hooks_s")
     assert all(len(result[key]) == 1 and positive(result[key][0]) for key in figures)
+    # every step's completion length (2 steps: the timed one and the one whose start ends it)
+    assert all(len(result[key]) == 2 and all(map(positive, result[key])) for key in ("ours_lengths", "plain_lengths"))
 
 
 def test_plain_reward_scores_the_last_number():
