@@ -110,6 +110,8 @@ class DistillSection:
     grad_accum: int = _f(1, "Gradient accumulation steps.", lo=1)
     max_length: int = _f(512, "Longest training example, in tokens.", lo=16)
     max_routes_per_problem: int = _f(2, "Positive routes kept per problem.", lo=1)
+    packing: bool = _f(False, "Pack several routes into each max_length row (TRL's best-fit packing; attention never "
+                              "crosses routes): no padding, so more tokens per second, and a step sees more routes.")
     save_steps: int = _f(50, "Checkpoint every N steps.", lo=1)
 
 

@@ -66,7 +66,7 @@ def run_distill(ctx: RunContext) -> None:
         gradient_accumulation_steps=cfg.distill.grad_accum,
         max_length=cfg.distill.max_length,
         completion_only_loss=True,
-        packing=False,
+        packing=cfg.distill.packing,
     )
     callback = RunCallback(ctx, "distill")
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
