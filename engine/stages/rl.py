@@ -14,8 +14,8 @@ from ..method.mrpv import MRPVPlanner
 from ..method.prompts import student_user_text
 from .context import RunCallback, RunContext
 from .models import render_prompt
-from .rollout_engine import (cache_length, compiles_rollouts, disable_compiled_generation, enable_compiled_generation,
-                             rollout_engine_args)
+from .rollout_engine import (cache_length, compiler_error, compiles_rollouts, disable_compiled_generation,
+                             enable_compiled_generation, rollout_engine_args)
 from .training import prepare_model, run_trainer, save_final, trainer_args
 
 from trl import GRPOTrainer
@@ -60,9 +60,7 @@ class MRPVTrainer(GRPOTrainer):
             # A real fault (say, out of memory) comes back from the eager retry as it would have anyway.
             self.compiled_rollouts = False
             disable_compiled_generation(self.generation_config)
-            cause = error
-            while cause.__cause__ is not None or getattr(cause, "inner_exception", None) is not None:
-                cause = cause.__cause__ or cause.inner_exception  # the compiler's own error, not dynamo's wrapper
+            cause = compiler_error(error)
             first_line = (str(cause).strip().splitlines() or [""])[0][:200]
             self._say("warning", message=f"compiled rollouts failed ({type(cause).__name__}: {first_line}); "
                                          "generating eagerly from now on (set rl.rollout_engine = \"transformers\" "

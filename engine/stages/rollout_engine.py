@@ -82,3 +82,12 @@ def disable_compiled_generation(generation_config) -> None:
     generation_config.disable_compile = True
     generation_config.compile_config = None
     generation_config.max_cache_len = None
+
+
+def compiler_error(error: BaseException) -> BaseException:
+    """The compiler's own error under dynamo's wrappers (``BackendCompilerFailed`` and the like)."""
+    seen = {id(error)}
+    while (inner := error.__cause__ or getattr(error, "inner_exception", None)) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        error = inner
+    return error

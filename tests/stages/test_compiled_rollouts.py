@@ -164,3 +164,17 @@ def test_inductor_compiled_rollouts_match_eager(tiny_model_dir, tmp_path):
         torch._dynamo.reset()
     assert compiled.compiled_rollouts, "inductor compiled without falling back"
     assert got == expected
+
+
+def test_the_warning_names_the_compilers_own_error_even_through_a_cycle():
+    from engine.stages.rollout_engine import compiler_error
+
+    root = OSError("cc1plus: not found")
+    wrapper = RuntimeError("backend='inductor' raised:")
+    wrapper.inner_exception = root
+    outer = RuntimeError("compile failed")
+    outer.__cause__ = wrapper
+    assert compiler_error(outer) is root
+    loop = RuntimeError("wraps itself")
+    loop.inner_exception = loop
+    assert compiler_error(loop) is loop
