@@ -179,35 +179,34 @@ def metric_series(run_dir: Path, stage: str, name: str) -> list[float]:
             if e.get("stage") == stage and name in e.get("metrics", {})]
 
 
+def _train_problems(project: Path) -> list:
+    from engine.data.problems import read_problems
+    from engine.project import problems_path
+
+    return [p for p in read_problems(problems_path(project)) if p.split == "train"]
+
+
 def grpo_rows(project: Path, tokenizer) -> list[dict]:
     """The very prompts our rl stage trains on (the fade is off in recipe grpo), for plain TRL."""
     from engine.config import load_config
-    from engine.data.problems import read_problems
-    from engine.method.prompts import student_user_text
-    from engine.project import problems_path
     from engine.stages.models import render_prompt
+    from engine.stages.rl import rl_rows
 
-    cfg = load_config(project)
-    return [{"prompt": render_prompt(tokenizer, student_user_text(p.question, p.choices), cfg.model.prompt_format),
-             "answer": p.answer} for p in read_problems(problems_path(project)) if p.split == "train"]
+    prompt_format = load_config(project).model.prompt_format
+    rows = rl_rows(_train_problems(project), lambda text: render_prompt(tokenizer, text, prompt_format))
+    return [{"prompt": row["prompt"], "answer": row["answer"]} for row in rows]
 
 
 def sft_rows(project: Path, tokenizer) -> list[dict]:
     """The very rows our distill stage (recipe rft) trains on, for plain TRL."""
     from engine.config import load_config
-    from engine.data.problems import read_problems
-    from engine.method.prompts import student_user_text
-    from engine.project import problems_path
     from engine.routes.generate import read_routes
-    from engine.stages.distill import distill_examples
-    from engine.stages.models import render_prompt
+    from engine.stages.distill import distill_examples, distill_rows
 
     cfg = load_config(project)
-    examples = distill_examples(read_problems(problems_path(project)), read_routes(project), guided_only=False,
+    examples = distill_examples(_train_problems(project), read_routes(project), guided_only=False,
                                 per_problem=cfg.distill.max_routes_per_problem, seed=cfg.project.seed)
-    return [{"prompt": render_prompt(tokenizer, student_user_text(ex["problem"].question, ex["problem"].choices),
-                                     cfg.model.prompt_format),
-             "completion": " " + ex["text"].strip() + tokenizer.eos_token} for ex in examples]
+    return distill_rows(examples, tokenizer, cfg.model.prompt_format)
 
 
 def step_timer():

@@ -188,17 +188,15 @@ def _load(cfg, model_dir: Path):
 
 def _rows(project: Path, render) -> tuple[list, list[dict], dict]:
     from engine.data.problems import read_problems
-    from engine.method.prompts import student_user_text
     from engine.project import problems_path
     from engine.routes.generate import read_routes
+    from engine.stages.rl import rl_rows
 
     problems = [p for p in read_problems(problems_path(project)) if p.split == "train"]
     routes: dict[str, list[tuple[str, str]]] = {}
     for route in read_routes(project):
         routes.setdefault(route.problem_id, []).append((route.text, route.label))
-    rows = [{"prompt": render(student_user_text(p.question, p.choices)), "problem_id": p.id, "answer": p.answer,
-             "answer_type": p.answer_type, "choices": p.choices} for p in problems]
-    return problems, rows, routes
+    return problems, rl_rows(problems, render), routes
 
 
 def build_ours(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopwatch):

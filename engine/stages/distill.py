@@ -34,6 +34,15 @@ def distill_examples(problems, routes, *, guided_only: bool, per_problem: int, s
     return examples
 
 
+def distill_rows(examples: list[dict], tokenizer, prompt_format: str) -> list[dict]:
+    """SFT rows: the student's prompt (no rules) and the route as the completion, ending in EOS."""
+    eos = tokenizer.eos_token or ""
+    return [{"prompt": render_prompt(tokenizer, student_user_text(ex["problem"].question, ex["problem"].choices),
+                                     prompt_format),
+             "completion": " " + ex["text"].strip() + ("" if ex["text"].endswith(eos) else eos)}
+            for ex in examples]
+
+
 def run_distill(ctx: RunContext) -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -51,11 +60,7 @@ def run_distill(ctx: RunContext) -> None:
         raise UserError("distill: no positive routes for training problems",
                         hint="generate routes first with `realm-engine routes`")
     model, tokenizer, peft_config, device = prepare_model(ctx, stages_before=())
-    eos = tokenizer.eos_token or ""
-    rows = [{"prompt": render_prompt(tokenizer, student_user_text(ex["problem"].question, ex["problem"].choices),
-                                     cfg.model.prompt_format),
-             "completion": " " + ex["text"].strip() + ("" if ex["text"].endswith(eos) else eos)}
-            for ex in examples]
+    rows = distill_rows(examples, tokenizer, cfg.model.prompt_format)
     ctx.events.log(f"distill: {len(rows)} examples from {len({ex['problem'].id for ex in examples})} problems")
     args = SFTConfig(
         **trainer_args(ctx, "distill", device, save_steps=cfg.distill.save_steps),

@@ -109,6 +109,13 @@ class MRPVTrainer(GRPOTrainer):
                                row["hinted"], rank=rank, problem_id=row["problem_id"])
 
 
+def rl_rows(problems, render) -> list[dict]:
+    """The GRPO dataset: one row per training problem, its bare (unhinted) prompt plus what the
+    planner and the reward functions read."""
+    return [{"prompt": render(student_user_text(p.question, p.choices)), "problem_id": p.id, "answer": p.answer,
+             "answer_type": p.answer_type, "choices": p.choices} for p in problems]
+
+
 def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     from datasets import Dataset
     from trl import GRPOConfig
@@ -140,8 +147,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     planner = MRPVPlanner(cfg.fade, seed=cfg.project.seed, max_steps=cfg.rl.max_steps, render=render,
                           questions={p.id: (p.question, p.choices) for p in problems}, routes=routes,
                           positives_only=cfg.rl.candidate_mix == "positives-only")
-    rows = [{"prompt": render(student_user_text(p.question, p.choices)), "problem_id": p.id, "answer": p.answer,
-             "answer_type": p.answer_type, "choices": p.choices} for p in problems]
+    rows = rl_rows(problems, render)
     verifier = None
     if cfg.data.python_verifier:
         verifier = PythonVerifier(ctx.project, cfg.data.python_verifier, cfg.data.verifier_timeout_s)
