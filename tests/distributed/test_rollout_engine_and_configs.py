@@ -47,13 +47,12 @@ def test_rollout_engine_becomes_trl_settings(monkeypatch, tmp_path, engine, expe
     assert all(getattr(config, key) == value for key, value in args.items())
 
 
-def test_train_refuses_vllm_before_the_run_exists(tmp_path):
+def test_train_refuses_vllm_before_the_run_exists(monkeypatch, tmp_path):
     from engine.config import load_config, save_config
     from engine.launch import train
     from engine.project import init_project
 
-    if importlib.util.find_spec("vllm") is not None:
-        pytest.skip("vLLM is installed here")
+    vllm_installed(monkeypatch, False)
     project = tmp_path / "proj"
     init_project(project, model="unused", answer_type="number")
     cfg = load_config(project)
