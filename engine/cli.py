@@ -168,9 +168,10 @@ def cmd_train(args, rep: Reporter) -> int:
         return _detach(sys.argv[1:], project, run, rep)
     from .launch import train
 
+    offset = _log_size(project, run)
     state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
                   launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config)
-    return 0 if state in ("finished", "paused") else (130 if state == "cancelled" else 1)
+    return _run_ended(project, run, state, offset, rep)
 
 
 def cmd_resume(args, rep: Reporter) -> int:
@@ -181,7 +182,31 @@ def cmd_resume(args, rep: Reporter) -> int:
         return _detach(sys.argv[1:], project, args.run, rep)
     from .launch import resume
 
+    offset = _log_size(project, args.run)
     state = resume(project, args.run, echo=rep.as_json)
+    return _run_ended(project, args.run, state, offset, rep)
+
+
+def _log_size(project: Path, run_name: str) -> int:
+    from .runs import RunFolder
+
+    log = RunFolder(project, run_name).events
+    return log.stat().st_size if log.exists() else 0
+
+
+def _run_ended(project: Path, run_name: str, state: str, offset: int, rep: Reporter) -> int:
+    """Exit code of a train/resume; in human mode, first the warnings and errors this launch
+    logged (with --json they were already printed as events) and where the run stands."""
+    from .events import ERROR, WARNING, EventTailer
+    from .runs import RunFolder
+
+    run = RunFolder(project, run_name)
+    if not rep.as_json:
+        rep.end_bar()
+        for event in EventTailer(run.events, offset).poll():
+            if event["type"] in (WARNING, ERROR):
+                rep.info(f"{event['type']}: {event['message']}")
+        rep.info(f"run {run_name}: {state} ({run.path})")
     return 0 if state in ("finished", "paused") else (130 if state == "cancelled" else 1)
 
 

@@ -143,3 +143,21 @@ def test_import_train_eval_export_and_reload_through_the_cli(tmp_path, tiny_mode
     model = AutoModelForCausalLM.from_pretrained(out)
     tok = AutoTokenizer.from_pretrained(out)
     assert model.generate(**tok("What is 1 + 1?", return_tensors="pt"), max_new_tokens=3).shape[1] > 0
+
+
+def test_train_without_json_shows_the_runs_warnings_and_where_it_ended(tmp_path, tiny_model_dir):
+    """A warning goes to the event log; a user on a terminal must see it too, and the run's end."""
+    from stage_testkit import FAST, write_jsonl
+
+    project = tmp_path / "proj"
+    engine("init", project, "--model", tiny_model_dir, "--answer-type", "number")
+    write_jsonl(tmp_path / "problems.jsonl", [{"id": f"q{i}", "question": f"What is {i} + 1?", "answer": str(i + 1)}
+                                              for i in range(6)])
+    engine("import", project, tmp_path / "problems.jsonl")  # no routes: realm-zero's hinted prompts have none to show
+    sets = [a for key, value in FAST.items() for a in ("--set", f"{key}={json.dumps(value)}")]
+    proc = engine("train", project, "--recipe", "realm-zero", "--run", "bare", "--max-steps", "1", *sets)
+    assert "warning: no routes: every prompt is unhinted" in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == f"run bare: finished ({project.resolve() / 'runs' / 'bare'})"
+    as_json = engine("train", project, "--recipe", "realm-zero", "--run", "j", "--max-steps", "1", "--json", *sets)
+    assert "no routes" not in as_json.stderr  # with --json the warning is an event on stdout instead
+    assert any(json.loads(line).get("type") == "warning" for line in as_json.stdout.splitlines() if line.startswith("{\"v\""))
