@@ -107,6 +107,8 @@ class QtLivePlot(QWidget):
         self._timer.stop()
         for name in self._dirty:
             buffer = self.series[name]
+            # a line needs two points: a run of one logged step would otherwise show an empty plot
+            self._curves[name].setSymbol("o" if len(buffer.x) == 1 else None)
             self._curves[name].setData(buffer.x, buffer.y)
         self._dirty.clear()
 
@@ -115,9 +117,13 @@ class QtLivePlot(QWidget):
         x, _ = self._curves[name].getOriginalDataset()
         return 0 if x is None else len(x)
 
+    def curve_symbol(self, name: str) -> str | None:
+        """The marker drawn at each point of a curve (None: a plain line)."""
+        return self._curves[name].opts["symbol"]
+
     def _add_curve(self, name: str) -> None:
         pen = pg.mkPen(pg.intColor(len(self._curves), hues=9), width=1.5)
-        curve = self.plot_widget.plot(name=name, pen=pen)
+        curve = self.plot_widget.plot(name=name, pen=pen, symbolPen=pen, symbolBrush=pen.color(), symbolSize=7)
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
         self._curves[name] = curve

@@ -123,3 +123,16 @@ def test_ingesting_100k_metric_events_keeps_every_point(qtbot, project):
     x, y = metrics_view.plot_of("loss").data("loss")
     assert len(x) == 100_000 and x[-1] == 99_999 and y[-1] == 99_999 * 0.5
     assert metrics_view.plot_of("reward").curve_point_count("reward") == 100_000
+
+
+def test_a_series_of_one_point_is_drawn_as_a_dot_until_it_becomes_a_line(qtbot):
+    from realm_studio.widgets.qt_live_plot import QtLivePlot
+
+    plot = QtLivePlot("Loss")
+    qtbot.addWidget(plot)
+    plot.append("loss", 1, 0.5)
+    plot.redraw()
+    assert plot.curve_symbol("loss") == "o", "a one-step run must not look empty"
+    plot.append("loss", 2, 0.4)
+    plot.redraw()
+    assert plot.curve_symbol("loss") is None
