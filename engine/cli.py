@@ -19,8 +19,10 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import RECIPES
+from .config import ANSWER_TYPES, IMPORT_FORMATS, RECIPES
 from .errors import UserError
+from .events import (CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW, INIT_DONE, LOG,
+                     PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, WARNING)
 
 
 class Reporter:
@@ -33,16 +35,16 @@ class Reporter:
 
     def event(self, type: str, **fields) -> None:
         if self.as_json:
-            print(json.dumps({"v": 1, "ts": round(time.time(), 3), "type": type, **fields}, default=str), flush=True)
+            print(json.dumps({"v": SCHEMA_VERSION, "ts": round(time.time(), 3), "type": type, **fields}, default=str), flush=True)
 
     def info(self, message: str) -> None:
         if self.as_json:
-            self.event("log", level="info", message=message)
+            self.event(LOG, level="info", message=message)
         else:
             print(message, file=sys.stderr, flush=True)
 
     def progress(self, stage: str, done: int, total: int, eta_s: float | None = None) -> None:
-        self.event("progress", stage=stage, step=done, total=total, eta_s=eta_s)
+        self.event(PROGRESS, stage=stage, step=done, total=total, eta_s=eta_s)
         if not self.as_json and (time.time() - self._last > 0.5 or done >= total):
             self._last = time.time()
             eta = f"  ETA {_fmt_s(eta_s)}" if eta_s is not None and done < total else ""
@@ -78,7 +80,7 @@ def cmd_init(args, rep: Reporter) -> int:
     from .project import init_project
 
     path = init_project(args.dir, name=args.name, model=args.model, answer_type=args.answer_type)
-    rep.event("init_done", path=str(path))
+    rep.event(INIT_DONE, path=str(path))
     rep.info(f"created project {path} (edit {path / 'realm.toml'}, then `realm-engine import {path} FILE`)")
     return 0
 
@@ -93,14 +95,14 @@ def cmd_import(args, rep: Reporter) -> int:
                              skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run)
     rejected = [{"file": f, "row": r, "reason": why} for f, r, why in report.rejected]
     if args.dry_run:
-        rep.event("import_preview", fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
+        rep.event(IMPORT_PREVIEW, fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
                   rejected=rejected[:200], counts={"ok": len(report.problems), "rejected": len(rejected)})
         if not rep.as_json:
             print(f"{report.fmt}: {len(report.problems)} problems would be imported, {len(rejected)} refused")
             for r in rejected[:20]:
                 print(f"  {r['file']}:{r['row']}: {r['reason']}")
         return 0
-    rep.event("import_done", imported=report.imported, train=report.train, test=report.test, rejected=rejected[:200],
+    rep.event(IMPORT_DONE, imported=report.imported, train=report.train, test=report.test, rejected=rejected[:200],
               rejects_path=str(report.rejects_path) if report.rejects_path else None)
     if not rep.as_json:
         print(f"imported {report.imported} problems ({report.train} train, {report.test} test) from {args.file} [{report.fmt}]")
@@ -124,7 +126,7 @@ def cmd_routes(args, rep: Reporter) -> int:
                               progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
     fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive",
                                                "remaining")}
-    rep.event("routes_done", **fields)
+    rep.event(ROUTES_DONE, **fields)
     if not rep.as_json:
         print(_table([[fields[k] for k in fields]], list(fields)))
     return 0
@@ -151,7 +153,7 @@ def _detach(argv: list[str], project: Path, run: str, rep: Reporter) -> int:
     with open(log_dir / "engine.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=os.getcwd())
-    rep.event("detached", run=run, pid=proc.pid)
+    rep.event(DETACHED, run=run, pid=proc.pid)
     if not rep.as_json:
         print(f"run {run} started in the background (pid {proc.pid}); follow it with "
               f"`realm-engine runs {shlex.quote(str(project))}`")
@@ -197,7 +199,7 @@ def _log_size(project: Path, run_name: str) -> int:
 def _run_ended(project: Path, run_name: str, state: str, offset: int, rep: Reporter) -> int:
     """Exit code of a train/resume; in human mode, first the warnings and errors this launch
     logged (with --json they were already printed as events) and where the run stands."""
-    from .events import ERROR, WARNING, EventTailer
+    from .events import EventTailer
     from .runs import RunFolder
 
     run = RunFolder(project, run_name)
@@ -222,7 +224,7 @@ def cmd_control(args, rep: Reporter) -> int:
     if status["state"] not in ("running", "queued", "stopping"):
         raise UserError(f"run {args.run!r} is not running (state: {status['state']})")
     run.request(args.verb)
-    rep.event("control_sent", run=args.run, action=args.verb)
+    rep.event(CONTROL_SENT, run=args.run, action=args.verb)
     if not rep.as_json:
         print(f"{args.verb} requested for run {args.run} (engine pid {status.get('pid')})")
     return 0
@@ -235,7 +237,7 @@ def cmd_eval(args, rep: Reporter) -> int:
     project, _ = open_project(args.dir)
     summary = evaluate(project, run=None if args.base else args.run,
                        progress=lambda done, total, eta: rep.progress("eval", done, total, eta))
-    rep.event("eval_done", **summary)
+    rep.event(EVAL_DONE, **summary)
     if not rep.as_json:
         print(_table([[summary["model"], summary["n"], f"{summary['accuracy_without_routes']:.3f}",
                        f"{summary['accuracy_with_routes']:.3f}", f"{summary['autonomy_gap']:+.3f}",
@@ -251,7 +253,7 @@ def cmd_export(args, rep: Reporter) -> int:
     project, _ = open_project(args.dir)
     result = export_run(project, args.run, Path(args.out), adapter_only=args.adapter_only,
                         progress=lambda done, total, eta: rep.progress("export", done, total, eta))
-    rep.event("export_done", **result)
+    rep.event(EXPORT_DONE, **result)
     if not rep.as_json:
         verdict = "verified" if result["verified"] else "VERIFICATION FAILED"
         print(f"exported {args.run} to {result['path']} ({verdict}: {result['rescore']['agree']}/"
@@ -266,7 +268,7 @@ def cmd_runs(args, rep: Reporter) -> int:
     project, _ = open_project(args.dir)
     runs = list_runs(project)
     if rep.as_json:
-        rep.event("runs", runs=runs)
+        rep.event(RUNS, runs=runs)
         return 0
     if not runs:
         print(f"no runs yet in {project} (start one with `realm-engine train {project} --recipe realm-r1`)")
@@ -303,14 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dir")
     sp.add_argument("--name")
     sp.add_argument("--model", help="HF hub id or local folder (default: the bundled Gemma 3 270M)")
-    sp.add_argument("--answer-type", choices=("choice", "number", "text", "regex", "python"))
+    sp.add_argument("--answer-type", choices=ANSWER_TYPES)
 
     sp = verb("import", "import problems into data/problems.parquet", cmd_import)
     sp.add_argument("dir")
     sp.add_argument("file", help="jsonl, csv, parquet, a BIG-bench task.json, an HF datasets folder or hub id")
-    sp.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv", "parquet", "hf", "bigbench"))
+    sp.add_argument("--format", default="auto", choices=("auto", *IMPORT_FORMATS))
     sp.add_argument("--map", help="column mapping, e.g. question=prompt,answer=label,choices=options")
-    sp.add_argument("--answer-type", choices=("choice", "number", "text", "regex", "python"))
+    sp.add_argument("--answer-type", choices=ANSWER_TYPES)
     sp.add_argument("--test-fraction", type=float)
     sp.add_argument("--skip-bad", action="store_true", help="import the good rows, report the bad ones")
     sp.add_argument("--dry-run", action="store_true", help="parse and report, write nothing")
@@ -380,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, rep)
     except UserError as err:
         rep.end_bar()
-        rep.event("error", message=str(err))
+        rep.event(ERROR, message=str(err))
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -389,6 +391,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # our bug: keep the evidence, show one line
         rep.end_bar()
         path = _save_traceback(args)
-        rep.event("error", message=f"internal error: {type(err).__name__}: {err}", traceback_path=str(path))
+        rep.event(ERROR, message=f"internal error: {type(err).__name__}: {err}", traceback_path=str(path))
         print(f"internal error: {type(err).__name__}: {str(err)[:300]}\ntraceback saved to {path}", file=sys.stderr)
         return 1

@@ -26,8 +26,24 @@ from .fsutil import atomic_write_text
 
 CONFIG_FILE = "realm.toml"
 DEFAULT_MODEL = "gemma3-270m"  # converted from the bundled GGUF package on first use
-RECIPES = ("realm-zero", "realm-r1", "rft", "grpo", "always-routes", "positives-only")
+
+# ----------------------------------------------------------------------------- shared names
+# Every name below is a choice the user types (a key's value, a CLI flag) or reads (a label in a
+# table). Each is defined here once; the engine, the CLI's choices and the GUI's combos import it.
+
+ANSWER_TYPES = ("choice", "number", "text", "regex", "python")
+ROUTE_LABELS = ("positive", "negative", "unparsed")  # a verifier's verdict on a route or completion
+IMPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "bigbench")  # `import --format`, besides "auto"
 FADE_SCHEDULES = ("constant", "linear", "cosine", "exponential", "staircase", "custom")
+RECIPE_STAGES = {  # recipe -> the stages it runs, in order (docs/METHOD.md §5)
+    "realm-zero": ("rl",),            # MRPV + EAAI from the base model
+    "realm-r1": ("distill", "rl"),    # guided CoT distillation cold start, then MRPV + EAAI
+    "rft": ("distill",),              # rejection-sampling fine-tuning: SFT on positive routes only
+    "grpo": ("rl",),                  # plain GRPO: never show routes (p = 0)
+    "always-routes": ("rl",),         # MRPV without fading (p = 1)
+    "positives-only": ("rl",),        # MRPV that shows only positive routes
+}
+RECIPES = tuple(RECIPE_STAGES)
 
 
 def _f(default, help: str, *, choices=None, lo=None, hi=None, lo_open=False):
@@ -65,8 +81,7 @@ class ModelSection:
 
 @dataclass
 class DataSection:
-    answer_type: str = _f("text", "Default answer type for imported problems.",
-                          choices=("choice", "number", "text", "regex", "python"))
+    answer_type: str = _f("text", "Default answer type for imported problems.", choices=ANSWER_TYPES)
     number_tolerance: float = _f(1e-6, "Relative tolerance when comparing numeric answers.", lo=0.0)
     regex: str = _f("", "For answer_type=regex: the pattern a correct final answer must match.")
     python_verifier: str = _f("", "For answer_type=python: 'file.py:function' inside the project folder.")

@@ -32,6 +32,19 @@ LOG = "log"
 WARNING = "warning"
 ERROR = "error"
 RUN_FINISHED = "run_finished"
+ROLLOUT_PLAN = "rollout_plan"  # rl: which prompt groups of a step were hinted, and with how many routes
+
+# Results of the short CLI verbs, printed with --json on stdout (never written to a run's log).
+INIT_DONE = "init_done"
+IMPORT_PREVIEW = "import_preview"
+IMPORT_DONE = "import_done"
+ROUTES_DONE = "routes_done"
+DETACHED = "detached"  # a train/resume --detach left its engine running: the pid
+CONTROL_SENT = "control_sent"
+EVAL_DONE = "eval_done"
+EXPORT_DONE = "export_done"
+RUNS = "runs"
+DEMO_DONE = "demo_done"
 
 DURABLE_TYPES = {CHECKPOINT, ERROR, RUN_FINISHED}  # fsynced: the milestones a power loss must not erase
 MAX_SAMPLE_CHARS = 4000  # bounded `sample` events: a runaway completion never bloats the log

@@ -23,21 +23,21 @@ Row rules, in the order they are checked:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import ANSWER_TYPES, IMPORT_FORMATS
 from ..errors import UserError
 from ..fsutil import atomic_write_text
+from ..method.seeded import stable_rng, stable_uniform
 from .bigbench import is_bigbench_task, read_bigbench
-from .problems import ANSWER_TYPES, PROBLEMS_FILE, Problem, write_problems
+from .problems import PROBLEMS_FILE, Problem, write_problems
 from .readers import RawRow, RawTable, load_json_document, read_csv, read_hf, read_jsonl, read_parquet
 
-FORMATS = ("jsonl", "csv", "parquet", "hf", "bigbench")
+FORMATS = IMPORT_FORMATS
 FIELDS = ("question", "answer", "choices", "rules", "id", "split", "answer_type")
 DEFAULT_COLUMNS = {
     "question": ("question", "input", "prompt", "problem"),
@@ -362,7 +362,7 @@ def _lettered(choices: list[str] | None, answer: str, seed: int, problem_id: str
     else:
         raise BadRow(f"answer {_short(answer)} is not among the choices (nor a letter A-{letters[-1]})")
     order = list(range(len(choices)))
-    random.Random(_stable_int(seed, "shuffle", problem_id)).shuffle(order)
+    stable_rng(seed, "shuffle", problem_id, sep="\0").shuffle(order)
     return [choices[i] for i in order], letters[order.index(gold)]
 
 
@@ -377,7 +377,7 @@ def _split(value, table_split: str | None, settings: _Settings, problem_id: str)
         raise BadRow(f"unknown split '{name}' (use train, or test/validation)")
     if table_split is not None:
         return table_split
-    return "test" if _stable_int(settings.seed, "split", problem_id) / 2**64 < settings.test_fraction else "train"
+    return "test" if stable_uniform(settings.seed, "split", problem_id, sep="\0") < settings.test_fraction else "train"
 
 
 def _check_unique(problem_id: str, raw: RawRow, first_seen: dict) -> None:
@@ -386,12 +386,6 @@ def _check_unique(problem_id: str, raw: RawRow, first_seen: dict) -> None:
         where = f"row {row}" if file == raw.file else f"{file}:{row}"
         raise BadRow(f"duplicate id '{problem_id}' (first at {where})")
     first_seen[problem_id] = (raw.file, raw.row)
-
-
-def _stable_int(seed: int, purpose: str, problem_id: str) -> int:
-    """A 64-bit hash that is the same in every process (Python's hash() is salted per process)."""
-    digest = hashlib.sha256(f"{seed}\0{purpose}\0{problem_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 def _is_scalar(value) -> bool:

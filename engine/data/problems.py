@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..config import ANSWER_TYPES  # noqa: F401  (re-exported: the GUI and older callers import it from here)
 from ..errors import UserError
 from ..fsutil import atomic_write_parquet
 
-ANSWER_TYPES = ("choice", "number", "text", "regex", "python")
 SPLITS = ("train", "test")
 PROBLEMS_FILE = Path("data") / "problems.parquet"
 

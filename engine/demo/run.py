@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..config import load_config, save_config
+from ..events import DEMO_DONE
 from ..project import base_eval_dir, init_project, problems_path, routes_path
 from . import DEMO_DIR
 
@@ -85,7 +86,7 @@ def run_demo(folder: Path | None, *, quick: bool, reporter) -> dict:
     minutes = (time.time() - t0) / 60
     table = _table([_row(before), _row(after)],
                    ["model", "n", "acc (no routes)", "acc (routes)", "autonomy gap", "format fail"])
-    reporter.event("demo_done", before=before, after=after, export=exported, minutes=round(minutes, 2))
+    reporter.event(DEMO_DONE, before=before, after=after, export=exported, minutes=round(minutes, 2))
     if not reporter.as_json:
         print(f"\nReaLM demo — Northwind Parcel fees, held-out problems ({'quick' if quick else 'full'} run)\n")
         print(table)

@@ -12,11 +12,11 @@ decisions.
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 from ..config import FADE_SCHEDULES, FadeSection
 from ..errors import UserError
+from .seeded import stable_uniform
 
 
 def progress_of(step: int, max_steps: int) -> float:
@@ -103,9 +103,7 @@ def hint_decision(seed: int, step: int, problem_id: str, p: float) -> bool:
     processes, ranks and resumes (Python's ``hash()`` is salted per process). p ≤ 0 never
     hints, p ≥ 1 always does.
     """
-    digest = hashlib.sha256(f"{seed}\x1f{step}\x1f{problem_id}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2.0**64
-    return u < p
+    return stable_uniform(seed, step, problem_id, sep="\x1f") < p
 
 
 def curve(fade: FadeSection, n: int = 201) -> tuple[list[float], list[float]]:

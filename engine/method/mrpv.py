@@ -7,14 +7,13 @@ prompt agree, and a resumed run makes the same decisions as an uninterrupted one
 
 from __future__ import annotations
 
-import hashlib
-import random
 from dataclasses import dataclass
 from typing import Callable
 
 from ..config import FadeSection
 from .fade import fade_k, fade_length_fraction, fade_p, hint_decision, progress_of
 from .prompts import mrpv_user_text, select_candidates, student_user_text, truncate_route
+from .seeded import stable_rng
 
 
 @dataclass
@@ -34,11 +33,6 @@ class StepPlan:
     @property
     def hinted_fraction(self) -> float:
         return sum(g.hinted for g in self.groups.values()) / max(len(self.groups), 1)
-
-
-def _rng(seed: int, step: int, problem_id: str) -> random.Random:
-    digest = hashlib.sha256(f"candidates|{seed}|{step}|{problem_id}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 class MRPVPlanner:
@@ -67,7 +61,7 @@ class MRPVPlanner:
             question, choices = self.questions[pid]
             hinted = self._showable(pid) and hint_decision(self.seed, step, pid, p)
             if hinted:
-                chosen = select_candidates(self.routes[pid], fade_k(self.fade, progress), _rng(self.seed, step, pid),
+                chosen = select_candidates(self.routes[pid], fade_k(self.fade, progress), stable_rng("candidates", self.seed, step, pid),
                                            positives_only=self.positives_only)
                 fraction = fade_length_fraction(self.fade, progress)
                 texts = [truncate_route(text, fraction) for text, _ in chosen]

@@ -1,4 +1,4 @@
-"""Recipes: which stages run, and which settings each one pins (METHOD.md §2).
+"""Recipes: which stages run, and which settings each one pins (docs/METHOD.md §5).
 
 A recipe is applied to the config *before* the run's config is frozen, so
 ``runs/<run>/config.toml`` always shows what actually ran (e.g. ``grpo`` shows p = 0).
@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from ..config import Config, config_from_dict
+from ..config import RECIPE_STAGES, Config, config_from_dict
 
-STAGES = {
-    "realm-zero": ("rl",),            # MRPV + EAAI from the base model
-    "realm-r1": ("distill", "rl"),    # guided CoT distillation cold start, then MRPV + EAAI
-    "rft": ("distill",),              # rejection-sampling fine-tuning: SFT on positive routes only
-    "grpo": ("rl",),                  # plain GRPO: never show routes (p = 0)
-    "always-routes": ("rl",),         # MRPV without fading (p = 1)
-    "positives-only": ("rl",),        # MRPV that shows only positive routes
-}
+STAGES = RECIPE_STAGES  # the old name, kept for callers of engine.method.recipes.STAGES
 
 
 def apply_recipe(cfg: Config, recipe: str) -> Config:

@@ -25,6 +25,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+from ..config import ANSWER_TYPES, ROUTE_LABELS
 from ..errors import UserError
 from .numbers import first_number, format_number, last_number, numbers_close
 from .python_verifier import PythonVerifier
@@ -32,7 +33,7 @@ from .python_verifier import PythonVerifier
 __all__ = ["LABELS", "Verdict", "PythonVerifier", "extract_final_answer", "normalise_text",
            "normalise_gold", "verify", "verify_problem"]
 
-LABELS = ("positive", "negative", "unparsed")
+LABELS = ROUTE_LABELS
 _MAX_ANSWER_CHARS = 2000  # a final answer is short; the cap also bounds user regex run time
 _NO_ANSWER = "no final answer found"
 
@@ -239,8 +240,8 @@ def _extract(text: str | None, answer_type: str, choices: list[str] | None) -> t
     if answer_type == "number":
         value = _number_in_answer(marked) if marked is not None else last_number(text)
         return (format_number(value), "") if value is not None else (None, "no number in the answer")
-    if answer_type not in ("text", "regex", "python"):
-        raise UserError(f"answer type {answer_type!r} is unknown (use choice, number, text, regex or python)")
+    if answer_type not in ANSWER_TYPES:
+        raise UserError(f"answer type {answer_type!r} is unknown (use {', '.join(ANSWER_TYPES[:-1])} or {ANSWER_TYPES[-1]})")
     raw = marked if marked is not None else _single_line_reply(text)
     answer = _first_sentence(_clean(raw)).strip("\"'“”‘’") if raw is not None else ""
     if not answer:

@@ -7,9 +7,7 @@ evaluated, its verdict, so flips (wrong → right, right → wrong) are visible 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,12 +16,9 @@ from ..config import Config, load_config
 from ..errors import UserError
 from ..fsutil import atomic_write_json, atomic_write_text
 from ..method.prompts import mrpv_user_text, select_candidates, student_user_text
+from ..method.seeded import stable_rng
 from ..method.verifiers import PythonVerifier, verify_problem
 from ..project import base_eval_dir, problems_path, routes_path
-
-
-def _rng(seed: int, problem_id: str) -> random.Random:
-    return random.Random(int.from_bytes(hashlib.sha256(f"eval|{seed}|{problem_id}".encode()).digest()[:8], "big"))
 
 
 def eval_prompts(cfg: Config, problems, routes_by_id: dict) -> list[tuple[str, str | None, list[str]]]:
@@ -33,7 +28,7 @@ def eval_prompts(cfg: Config, problems, routes_by_id: dict) -> list[tuple[str, s
         bare = student_user_text(p.question, p.choices)
         showable = [r for r in routes_by_id.get(p.id, []) if r[1] in ("positive", "negative")]
         if showable:
-            chosen = select_candidates(showable, cfg.fade.k_show, _rng(cfg.project.seed, p.id))
+            chosen = select_candidates(showable, cfg.fade.k_show, stable_rng("eval", cfg.project.seed, p.id))
             out.append((bare, mrpv_user_text(p.question, [t for t, _ in chosen], p.choices), [l for _, l in chosen]))
         else:
             out.append((bare, None, []))

@@ -10,6 +10,7 @@ pyproject.toml and a test checks they still exist with the signatures we overrid
 from __future__ import annotations
 
 from ..errors import UserError
+from ..events import LOG, ROLLOUT_PLAN, WARNING
 from ..method.mrpv import MRPVPlanner
 from ..method.prompts import student_user_text
 from .context import RunCallback, RunContext
@@ -35,12 +36,12 @@ class MRPVTrainer(GRPOTrainer):
             rollout_engine, self.accelerator.device.type, sharded_by is not None)
         if self.compiled_rollouts:
             enable_compiled_generation(self.generation_config, self.accelerator.device.type)
-            self._say("log", level="info", message="rollouts: compiled generation with a static KV cache "
+            self._say(LOG, level="info", message="rollouts: compiled generation with a static KV cache "
                                                    "(the first step compiles it, about 30 s on a GPU)")
         elif not self.use_vllm:
             why = f" (the model is sharded by {sharded_by}: auto compiles only unsharded models)" if (
                 sharded_by and rollout_engine == "auto") else ""
-            self._say("log", level="info", message=f"rollouts: eager generation{why}")
+            self._say(LOG, level="info", message=f"rollouts: eager generation{why}")
 
     def _say(self, kind: str, **fields) -> None:
         if self.events is not None and self.accelerator.is_main_process:
@@ -62,7 +63,7 @@ class MRPVTrainer(GRPOTrainer):
             disable_compiled_generation(self.generation_config)
             cause = compiler_error(error)
             first_line = (str(cause).strip().splitlines() or [""])[0][:200]
-            self._say("warning", message=f"compiled rollouts failed ({type(cause).__name__}: {first_line}); "
+            self._say(WARNING, message=f"compiled rollouts failed ({type(cause).__name__}: {first_line}); "
                                          "generating eagerly from now on (set rl.rollout_engine = \"transformers\" "
                                          "to skip the attempt)")
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
@@ -80,7 +81,7 @@ class MRPVTrainer(GRPOTrainer):
             from accelerate.utils import gather_object
 
             groups = gather_object(groups)
-        self._say("rollout_plan", stage="rl", step=step, p=plan.p, groups=groups)
+        self._say(ROLLOUT_PLAN, stage="rl", step=step, p=plan.p, groups=groups)
         if self.events is not None and self.accelerator.is_main_process:
             self._emit_samples(step, inputs)
         return output
@@ -137,7 +138,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
         if route.problem_id in train_ids:
             routes.setdefault(route.problem_id, []).append((route.text, route.label))
     if not routes and cfg.fade.start > 0:
-        ctx.events.emit("warning", message="no routes: every prompt is unhinted (run `realm-engine routes` first)")
+        ctx.events.emit(WARNING, message="no routes: every prompt is unhinted (run `realm-engine routes` first)")
 
     model, tokenizer, peft_config, device = prepare_model(ctx, stages_before)
 

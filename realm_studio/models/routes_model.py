@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
+from engine.config import ROUTE_LABELS
+
 ROUTES_FILE = Path("routes") / "routes.parquet"
 PROBLEMS_FILE = Path("data") / "problems.parquet"
-LABELS = ("positive", "negative", "unparsed")  # label codes 0, 1, 2 (anything else counts as unparsed)
+LABELS = ROUTE_LABELS  # label codes 0, 1, 2 (anything else counts as unparsed)
 
 
 @dataclass(frozen=True)

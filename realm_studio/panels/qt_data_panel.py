@@ -17,15 +17,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QPushButton, QSplitter,
                                QTableView, QVBoxLayout, QWidget)
 
-from engine.config import load_config
-from engine.data.problems import ANSWER_TYPES, PROBLEMS_FILE, read_problems
+from engine import events as ev
+from engine.config import ANSWER_TYPES, IMPORT_FORMATS, load_config
+from engine.data.problems import PROBLEMS_FILE, read_problems
 from engine.errors import UserError
 
 from ..engine_client import EngineClient, EngineJob, command_line
 from ..models.problems_model import ProblemsModel
 from . import QtPanel
 
-FORMATS = ("auto", "jsonl", "csv", "parquet", "hf", "bigbench")
+FORMATS = ("auto", *IMPORT_FORMATS)
 MAPPED_FIELDS = ("question", "answer", "choices", "rules", "id")
 AUTO = "(auto)"
 DEFAULT_TYPE = "(project default)"
@@ -248,7 +249,7 @@ class QtDataPanel(QtPanel):
 
     def on_engine_event(self, event: dict) -> None:
         """An event of the preview or import job (tests feed events straight in here)."""
-        if event.get("type") == "import_preview":
+        if event.get("type") == ev.IMPORT_PREVIEW:
             counts = event.get("counts", {})
             self.preview_model.set_records(event.get("problems", []))
             self.refused.clear()
@@ -259,7 +260,7 @@ class QtDataPanel(QtPanel):
             self.error.setText("")
             self.import_button.setEnabled(counts.get("ok", 0) > 0 and self.import_job is None
                                           and (self.skip_bad.isChecked() or not counts.get("rejected")))
-        elif event.get("type") == "import_done":
+        elif event.get("type") == ev.IMPORT_DONE:
             self.sig_status.emit(f"imported {event.get('imported')} problems "
                                  f"({event.get('train')} train / {event.get('test')} test)")
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
+from engine import events as ev
 from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient, EngineJob, command_line
@@ -96,10 +97,10 @@ class QtExportDialog(QDialog):
         return self.job
 
     def _on_event(self, event: dict) -> None:
-        if event.get("type") == "progress":
+        if event.get("type") == ev.PROGRESS:
             self.progress.setRange(0, max(int(event.get("total") or 0), 1))
             self.progress.setValue(int(event.get("step") or 0))
-        elif event.get("type") == "export_done":
+        elif event.get("type") == ev.EXPORT_DONE:
             self.result_event = event
             self.result_label.setText(verification_text(event))
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
+from engine import events as ev
 from engine.config import load_config
 from engine.errors import UserError
 
@@ -206,13 +207,13 @@ class QtRoutesPanel(QtPanel):
             self.job.terminate()
 
     def _on_event(self, event: dict) -> None:
-        if event.get("type") == "progress":
+        if event.get("type") == ev.PROGRESS:
             self.progress.setRange(0, max(int(event.get("total") or 0), 1))
             self.progress.setValue(int(event.get("step") or 0))
             eta = event.get("eta_s")
             if eta is not None:
                 self.progress.setFormat(f"%v / %m problems · {float(eta):.0f} s left")
-        elif event.get("type") == "routes_done":
+        elif event.get("type") == ev.ROUTES_DONE:
             self.sig_status.emit(f"routes: {event.get('routes', 0)} routes, {event.get('positives', 0)} positive, "
                                  f"{event.get('negatives', 0)} negative, {event.get('contrastive', 0)} problems "
                                  f"contrastive")
