@@ -60,7 +60,7 @@ def main() -> int:
 
     from transformers import AutoTokenizer
 
-    from engine.stages.models import ensure_default_model
+    from engine.hf.models import ensure_default_model
 
     model_dir = ensure_default_model(progress=print)  # converted once (about 1.6 min), then reused
 

@@ -189,7 +189,7 @@ def _train_problems(project: Path) -> list:
 def grpo_rows(project: Path, tokenizer) -> list[dict]:
     """The very prompts our rl stage trains on (the fade is off in recipe grpo), for plain TRL."""
     from engine.config import load_config
-    from engine.stages.models import render_prompt
+    from engine.hf.models import render_prompt
     from engine.stages.rl import rl_rows
 
     prompt_format = load_config(project).model.prompt_format

@@ -178,7 +178,7 @@ def _grpo_args(cfg, output_dir: Path, reward_weights: list[float]):
 
 
 def _load(cfg, model_dir: Path):
-    from engine.stages.models import load_model, load_tokenizer
+    from engine.hf.models import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(cfg.model, str(model_dir))
     model = load_model(cfg.model, str(model_dir), device="cpu")
@@ -211,7 +211,7 @@ def build_ours(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopwa
     from engine.method.rewards import make_reward_functions
     from engine.runs import RunFolder
     from engine.stages.context import RunCallback, RunContext
-    from engine.stages.models import render_prompt
+    from engine.hf.models import render_prompt
     from engine.stages.rl import MRPVTrainer
 
     model, tokenizer = _load(cfg, model_dir)
@@ -248,7 +248,7 @@ def build_plain(project: Path, cfg, model_dir: Path, run_name: str, watch: Stopw
     from datasets import Dataset
     from trl import GRPOTrainer
 
-    from engine.stages.models import render_prompt
+    from engine.hf.models import render_prompt
 
     model, tokenizer = _load(cfg, model_dir)
     _, rows, _ = _rows(project, lambda text: render_prompt(tokenizer, text, cfg.model.prompt_format))

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import __version__
 from .config import ANSWER_TYPES, IMPORT_FORMATS, RECIPES
 from .errors import UserError
+from .textfmt import EVAL_HEADER, duration, eval_row, table
 from .events import (CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW, INIT_DONE, LOG,
                      PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, WARNING)
 
@@ -47,7 +48,7 @@ class Reporter:
         self.event(PROGRESS, stage=stage, step=done, total=total, eta_s=eta_s)
         if not self.as_json and (time.time() - self._last > 0.5 or done >= total):
             self._last = time.time()
-            eta = f"  ETA {_fmt_s(eta_s)}" if eta_s is not None and done < total else ""
+            eta = f"  ETA {duration(eta_s)}" if eta_s is not None and done < total else ""
             bar = "#" * int(30 * done / max(total, 1))
             end = "\n" if done >= total else ""
             print(f"\r{stage:8s} [{bar:30s}] {done}/{total}{eta}   ", end=end, file=sys.stderr, flush=True)
@@ -58,19 +59,6 @@ class Reporter:
         if self._bar_open:
             print(file=sys.stderr, flush=True)
             self._bar_open = False
-
-
-def _fmt_s(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def _table(rows: list[list], header: list[str]) -> str:
-    cells = [header] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- verbs
@@ -128,7 +116,7 @@ def cmd_routes(args, rep: Reporter) -> int:
                                                "remaining")}
     rep.event(ROUTES_DONE, **fields)
     if not rep.as_json:
-        print(_table([[fields[k] for k in fields]], list(fields)))
+        print(table([[fields[k] for k in fields]], list(fields)))
     return 0
 
 
@@ -144,13 +132,16 @@ def _stop_flag():
 
 
 def _detach(argv: list[str], project: Path, run: str, rep: Reporter) -> int:
-    """Re-run this command in its own session: the run outlives the terminal or the GUI."""
-    log_dir = project / "runs" / run
-    log_dir.mkdir(parents=True, exist_ok=True)
+    """Re-run this command (``argv``: the arguments ``main`` was given) in its own session, without
+    ``--detach``: the run outlives the terminal or the GUI."""
+    from .runs import RunFolder
+
+    folder = RunFolder(project, run)
+    folder.path.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "engine", *[a for a in argv if a != "--detach"]]
     if "--run" not in cmd:
         cmd += ["--run", run]
-    with open(log_dir / "engine.log", "ab") as log:
+    with open(folder.engine_log, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=os.getcwd())
     rep.event(DETACHED, run=run, pid=proc.pid)
@@ -167,7 +158,7 @@ def cmd_train(args, rep: Reporter) -> int:
     project, _ = open_project(args.dir)
     run = check_run_name(args.run or f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.detach:
-        return _detach(sys.argv[1:], project, run, rep)
+        return _detach(args.argv, project, run, rep)
     from .launch import train
 
     offset = _log_size(project, run)
@@ -181,7 +172,7 @@ def cmd_resume(args, rep: Reporter) -> int:
 
     project, _ = open_project(args.dir)
     if args.detach:
-        return _detach(sys.argv[1:], project, args.run, rep)
+        return _detach(args.argv, project, args.run, rep)
     from .launch import resume
 
     offset = _log_size(project, args.run)
@@ -219,7 +210,7 @@ def cmd_control(args, rep: Reporter) -> int:
     project, _ = open_project(args.dir)
     run = RunFolder(project, args.run)
     if not run.exists():
-        raise UserError(f"run {args.run!r}: no such run in {project / 'runs'}")
+        raise UserError(f"run {args.run!r}: no such run in {run.path.parent}")
     status = run.read_status()
     if status["state"] not in ("running", "queued", "stopping"):
         raise UserError(f"run {args.run!r} is not running (state: {status['state']})")
@@ -239,10 +230,7 @@ def cmd_eval(args, rep: Reporter) -> int:
                        progress=lambda done, total, eta: rep.progress("eval", done, total, eta))
     rep.event(EVAL_DONE, **summary)
     if not rep.as_json:
-        print(_table([[summary["model"], summary["n"], f"{summary['accuracy_without_routes']:.3f}",
-                       f"{summary['accuracy_with_routes']:.3f}", f"{summary['autonomy_gap']:+.3f}",
-                       f"{summary['format_failure_rate']:.3f}"]],
-                     ["model", "n", "acc (no routes)", "acc (routes)", "autonomy gap", "format fail"]))
+        print(table([eval_row(summary)], EVAL_HEADER))
     return 0
 
 
@@ -273,7 +261,7 @@ def cmd_runs(args, rep: Reporter) -> int:
     if not runs:
         print(f"no runs yet in {project} (start one with `realm-engine train {project} --recipe realm-r1`)")
         return 0
-    print(_table([[r["name"], r.get("state"), r.get("recipe", ""), r.get("stage", ""),
+    print(table([[r["name"], r.get("state"), r.get("recipe", ""), r.get("stage", ""),
                    f"{r.get('step', 0)}/{r.get('total_steps', '?')}", (r["checkpoints"] or ["-"])[-1]] for r in runs],
                  ["run", "state", "recipe", "stage", "step", "last checkpoint"]))
     return 0
@@ -366,17 +354,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _save_traceback(args) -> Path:
-    project = Path(getattr(args, "dir", None) or ".")
-    folder = project / "logs" if (project / "realm.toml").exists() else Path.home() / ".cache" / "realm-studio" / "logs"
+    """The traceback in the project's logs/ (the cache's, outside a project); returns its path."""
+    from .project import crash_logs_dir
+
+    folder = crash_logs_dir(getattr(args, "dir", None) or ".")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
-    path.write_text(f"realm-engine {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}", encoding="utf-8")
+    path.write_text(f"realm-engine {__version__}\nargv: {args.argv}\n\n{traceback.format_exc()}", encoding="utf-8")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what --detach re-runs, and a crash log records
     rep = Reporter(args.json)
     try:
         return args.func(args, rep)

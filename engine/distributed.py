@@ -34,7 +34,6 @@ from .runs import LIVE_STATES, RunFolder, RunLock, pid_alive
 
 OWNER_ENV = "REALM_ENGINE_OWNER_PID"  # the launcher parent's pid, for the ranks' watchdog and status.json
 ECHO_ENV = "REALM_ENGINE_ECHO"  # "1": rank 0 echoes events on stdout (--json)
-RANKS_DIR = "ranks"
 CANCEL_GRACE_S = 30.0  # a cancelled rank that has not left by then is killed
 END_GRACE_S = 10.0  # ranks still alive once the launcher is gone get SIGTERM, then SIGKILL after this
 
@@ -94,14 +93,14 @@ class Rank:
     def register(self, run: RunFolder) -> None:
         """Tell the launcher parent which process to end if it must (host-qualified: multi-node runs
         share the run folder, and a pid means nothing on another machine)."""
-        atomic_write_json(run.path / RANKS_DIR / f"rank-{self.rank}.json",
+        atomic_write_json(run.ranks_dir / f"rank-{self.rank}.json",
                           {"rank": self.rank, "pid": os.getpid(), "host": socket.gethostname()})
 
 
 def local_rank_pids(run: RunFolder) -> list[int]:
     """Pids of the ranks of this run that live on this machine."""
     pids = []
-    for path in sorted((run.path / RANKS_DIR).glob("rank-*.json")):
+    for path in sorted(run.ranks_dir.glob("rank-*.json")):
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -136,7 +135,7 @@ def launch_accelerate(project: Path, run: RunFolder, *, num_processes: int, conf
         config_file = str(Path(config_file).resolve())
     with RunLock(run):
         run.clear_request()
-        shutil.rmtree(run.path / RANKS_DIR, ignore_errors=True)
+        shutil.rmtree(run.ranks_dir, ignore_errors=True)
         run.write_status(state="running", pid=os.getpid(), launcher={
             "name": "accelerate", "num_processes": num_processes, "config_file": config_file})
         env = {**os.environ, OWNER_ENV: str(os.getpid()), ECHO_ENV: "1" if echo else "",

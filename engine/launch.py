@@ -16,12 +16,12 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import apply_overrides, config_to_toml, load_config
+from .config import RECIPE_STAGES, apply_overrides, config_to_toml, load_config
 from .errors import UserError
 from .events import ERROR, RUN_FINISHED, RUN_STARTED, EventWriter
 from .fsutil import atomic_write_text
-from .method.recipes import STAGES, apply_recipe
-from .runs import RunFolder, RunLock
+from .method.recipes import apply_recipe
+from .runs import RunFolder, RunLock, read_run_config
 
 
 def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], max_steps: int | None = None,
@@ -36,7 +36,7 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
         if recipe == "rft":
             overrides.append(f"distill.max_steps={max_steps}")
     cfg = apply_recipe(apply_overrides(load_config(project), overrides), recipe)
-    if "rl" in STAGES[recipe]:
+    if "rl" in RECIPE_STAGES[recipe]:
         from .stages.rollout_engine import rollout_engine_args
 
         rollout_engine_args(cfg.rl)  # a missing vLLM is refused before the run exists
@@ -53,7 +53,7 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
 def resume(project: Path, run_name: str, *, echo: bool = False) -> str:
     run = RunFolder(project, run_name)
     if not run.config.exists():
-        raise UserError(f"run {run_name!r}: no such run in {project / 'runs'}")
+        raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
     status = run.read_status()
     if status.get("state") == "finished":
         raise UserError(f"run {run_name!r} has already finished")
@@ -64,19 +64,6 @@ def resume(project: Path, run_name: str, *, echo: bool = False) -> str:
         return launch_accelerate(project, run, num_processes=launcher["num_processes"],
                                  config_file=launcher.get("config_file"), echo=echo)
     return execute(project, run, echo=echo)
-
-
-def read_run_config(run: RunFolder):
-    """(recipe, frozen Config) of a run."""
-    import tomllib
-
-    from .config import config_from_dict
-
-    raw = tomllib.loads(run.config.read_text(encoding="utf-8"))
-    recipe = raw.pop("recipe", None)
-    if recipe not in STAGES:
-        raise UserError(f"{run.config}: unknown recipe {recipe!r}")
-    return recipe, config_from_dict(raw, source=str(run.config))
 
 
 def execute(project: Path, run: RunFolder, *, echo: bool = False, rank=None) -> str:
@@ -99,7 +86,7 @@ def execute(project: Path, run: RunFolder, *, echo: bool = False, rank=None) -> 
 
 def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWriter, *, owner_pid: int,
                 world_size: int) -> str:
-    from .stages.context import COMPLETE, RunContext
+    from .stages.context import RunContext
 
     ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events)
     old_handlers = ctx.install_signal_handlers()
@@ -108,13 +95,13 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
                 device=_device(), resumed=run.checkpoints.exists(), world_size=world_size)
     state = "finished"
     try:
-        stages = STAGES[recipe]
+        stages = RECIPE_STAGES[recipe]
         for i, stage in enumerate(stages):
-            if (ctx.final_dir(stage) / COMPLETE).exists():
+            if run.stage_finished(stage):
                 continue
             _run_stage(ctx, stage, stages[:i])
             ctx.sync_ranks()
-            if not (ctx.final_dir(stage) / COMPLETE).exists():  # stopped or cancelled between steps
+            if not run.stage_finished(stage):  # stopped or cancelled between steps
                 state = "paused" if ctx.requested() == "stop" else "cancelled"
                 break
     except UserError as err:

@@ -1,17 +1,39 @@
-"""The project folder: creating one, and finding its parts.
+"""The project folder: creating one, and every path in it.
 
 Layout (DESIGN.md): realm.toml, data/problems.parquet, routes/routes.parquet, runs/<run>/,
-eval/base/ (the base model's evaluation), exports/<name>/, logs/ (saved tracebacks).
+eval/base/ (the base model's evaluation), exports/<name>/, logs/ (saved tracebacks). Every
+module that needs one of these paths asks here, so the layout is written down once; what lies
+inside a run folder (config.toml, checkpoints/<stage>/, stages/<stage>/final/, eval/, …) is
+``runs.RunFolder``'s, reached through ``run_folder``.
+
+The user's cache (the converted default model, saved tracebacks outside a project) is here too:
+``REALM_CACHE`` moves all of it.
+
+Plain Python only: the GUI imports this module.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from .config import CONFIG_FILE, Config, load_config, save_config
+from .config import CONFIG_FILE, DEFAULT_MODEL, Config, load_config, save_config
 from .errors import UserError
+from .runs import RUNS_DIR, RunFolder
 
-SUBDIRS = ("data", "routes", "runs", "eval", "exports", "logs")
+PROBLEMS_FILE = Path("data") / "problems.parquet"
+REJECTS_FILE = Path("data") / "rejects.jsonl"  # rows refused by an import with --skip-bad
+ROUTES_FILE = Path("routes") / "routes.parquet"
+PARTIAL_ROUTES_FILE = Path("routes") / "partial.jsonl"  # the route sampler's crash-safe journal
+BASE_EVAL_DIR = Path("eval") / "base"
+EVAL_SUMMARY = "summary.json"  # in an eval folder (the base's, or a run's ``eval_dir``)
+EVAL_LEDGER = "ledger.jsonl"  # one line per held-out problem, in the same folder
+EXPORTS_DIR = "exports"
+LOGS_DIR = "logs"
+SUBDIRS = ("data", "routes", RUNS_DIR, "eval", EXPORTS_DIR, LOGS_DIR)
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+"""The bundled demo's problems, routes and rulebook (shipped beside ``engine/``)."""
 
 
 def init_project(path: str | Path, *, name: str | None = None, model: str | None = None,
@@ -37,21 +59,78 @@ def init_project(path: str | Path, *, name: str | None = None, model: str | None
     return path
 
 
+def is_project(path: str | Path) -> bool:
+    return (Path(path) / CONFIG_FILE).exists()
+
+
 def open_project(path: str | Path) -> tuple[Path, Config]:
     """(folder, validated config) of an existing project."""
     path = Path(path)
-    if not (path / CONFIG_FILE).exists():
+    if not is_project(path):
         raise UserError(f"{path}: not a ReaLM project (no {CONFIG_FILE})", hint="create one with `realm-engine init DIR`")
     return path, load_config(path)
 
 
-def problems_path(project: Path) -> Path:
-    return Path(project) / "data" / "problems.parquet"
+# ----------------------------------------------------------------------------- inside a project
 
 
-def routes_path(project: Path) -> Path:
-    return Path(project) / "routes" / "routes.parquet"
+def problems_path(project: str | Path) -> Path:
+    return Path(project) / PROBLEMS_FILE
 
 
-def base_eval_dir(project: Path) -> Path:
-    return Path(project) / "eval" / "base"
+def rejects_path(project: str | Path) -> Path:
+    return Path(project) / REJECTS_FILE
+
+
+def routes_path(project: str | Path) -> Path:
+    return Path(project) / ROUTES_FILE
+
+
+def partial_routes_path(project: str | Path) -> Path:
+    return Path(project) / PARTIAL_ROUTES_FILE
+
+
+def runs_dir(project: str | Path) -> Path:
+    return Path(project) / RUNS_DIR
+
+
+def run_folder(project: str | Path, name: str) -> RunFolder:
+    """One run's folder (its stage results, checkpoints, eval, log: see ``RunFolder``)."""
+    return RunFolder(Path(project), name)
+
+
+def base_eval_dir(project: str | Path) -> Path:
+    return Path(project) / BASE_EVAL_DIR
+
+
+def exports_dir(project: str | Path) -> Path:
+    return Path(project) / EXPORTS_DIR
+
+
+def logs_dir(project: str | Path) -> Path:
+    return Path(project) / LOGS_DIR
+
+
+# ----------------------------------------------------------------------------- the user's cache
+
+
+def cache_root() -> Path:
+    """``$REALM_CACHE``, else ~/.cache/realm-studio."""
+    return Path(os.environ.get("REALM_CACHE", Path.home() / ".cache" / "realm-studio"))
+
+
+def default_model_dir(cache_dir: Path | None = None) -> Path:
+    """Where the bundled default model is converted to (``cache_dir`` replaces <cache>/models)."""
+    return (cache_dir or cache_root() / "models") / DEFAULT_MODEL
+
+
+def gguf_cache_dir(model_name: str) -> Path:
+    """Where a GGUF package assembles its model file (shared with llama.cpp servers in tests)."""
+    return cache_root() / "gguf" / model_name
+
+
+def crash_logs_dir(project: str | Path | None) -> Path:
+    """Where an internal error's traceback is saved: the project's logs/, else the cache's."""
+    if project is not None and is_project(project):
+        return logs_dir(project)
+    return cache_root() / LOGS_DIR

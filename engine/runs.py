@@ -1,4 +1,9 @@
-"""Run folders: layout, ``status.json``, the single-writer lock, and the run listing.
+"""Run folders: layout, ``status.json``, the single-writer lock, stage results, checkpoints, the listing.
+
+Everything that knows what lies inside ``runs/<run>/`` is here: the frozen config and its
+recipe, each stage's result (``stages/<stage>/final``), each stage's checkpoints
+(``checkpoints/<stage>/checkpoint-N``) and the ``COMPLETE`` marker that makes either of them
+count (written last, so a folder a kill cut short is never resumed from or loaded).
 
 A run's state on disk is the truth. ``status.json`` says what the engine last claimed; when
 it claims ``running`` but its process is gone, readers report ``interrupted`` — that is how
@@ -13,13 +18,16 @@ import json
 import os
 import re
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import RECIPE_STAGES, Config, config_from_dict
 from .errors import UserError
-from .fsutil import atomic_write_json
+from .fsutil import atomic_write_json, atomic_write_text
 
 RUNS_DIR = "runs"
+COMPLETE = "COMPLETE"  # marker written once a checkpoint or a stage result is fully on disk
 LIVE_STATES = ("queued", "running", "stopping")
 STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -71,9 +79,36 @@ class RunFolder:
     lock_path = property(lambda self: self.path / "engine.lock")
     control_path = property(lambda self: self.path / "control")
     traceback_path = property(lambda self: self.path / "traceback.txt")
+    engine_log = property(lambda self: self.path / "engine.log")  # stdout/stderr of a --detach-ed engine
+    ranks_dir = property(lambda self: self.path / "ranks")  # one file per rank of a multi-process run
 
     def exists(self) -> bool:
         return self.path.is_dir()
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.path / "stages" / stage
+
+    def final_dir(self, stage: str) -> Path:
+        """Where a finished stage's result (adapter or full model) lies."""
+        return self.stage_dir(stage) / "final"
+
+    def checkpoint_dir(self, stage: str) -> Path:
+        """The stage's Trainer output folder: its ``checkpoint-N`` folders."""
+        return self.checkpoints / stage
+
+    def stage_finished(self, stage: str) -> bool:
+        return is_complete(self.final_dir(stage))
+
+    def finished_stages(self) -> list[str]:
+        """Stages whose result is complete, in name order (enough to tell whether a run can be
+        evaluated or exported without reading its config)."""
+        return sorted(m.parent.parent.name for m in self.path.glob(f"stages/*/final/{COMPLETE}"))
+
+    # -- frozen config --------------------------------------------------------------------
+
+    def config_table(self) -> dict:
+        """The frozen ``config.toml`` as TOML tables (with its ``recipe`` key), unvalidated."""
+        return tomllib.loads(self.config.read_text(encoding="utf-8"))
 
     # -- status ---------------------------------------------------------------------------
 
@@ -107,7 +142,7 @@ class RunFolder:
         saved everything); a folder without one was cut short by a kill and is never resumed from.
         """
         found = []
-        for marker in self.checkpoints.glob("*/checkpoint-*/COMPLETE"):
+        for marker in self.checkpoints.glob(f"*/checkpoint-*/{COMPLETE}"):
             folder = marker.parent
             if folder.name.split("-")[-1].isdigit():
                 found.append((marker.stat().st_mtime, int(folder.name.split("-")[-1]), f"{folder.parent.name}/{folder.name}"))
@@ -132,6 +167,50 @@ class RunFolder:
             self.control_path.unlink()
         except FileNotFoundError:
             pass
+
+
+def read_run_config(run: RunFolder) -> tuple[str, Config]:
+    """(recipe, frozen Config) of a run: what ``train`` wrote, validated like realm.toml."""
+    raw = run.config_table()
+    recipe = raw.pop("recipe", None)
+    if recipe not in RECIPE_STAGES:
+        raise UserError(f"{run.config}: unknown recipe {recipe!r}")
+    return recipe, config_from_dict(raw, source=str(run.config))
+
+
+def is_complete(folder: Path) -> bool:
+    return (folder / COMPLETE).exists()
+
+
+def mark_complete(folder: Path, **info) -> None:
+    """Write the COMPLETE marker (last, once everything else in ``folder`` is on disk)."""
+    atomic_write_text(folder / COMPLETE, json.dumps({"ts": time.time(), **info}) + "\n")
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest *complete* HF checkpoint folder (a kill mid-save leaves an incomplete one: skipped)."""
+    if not folder.is_dir():
+        return None
+    done = [c for c in folder.glob("checkpoint-*") if is_complete(c) and c.name.split("-")[-1].isdigit()]
+    return max(done, key=lambda c: int(c.name.split("-")[-1]), default=None)
+
+
+def trained_chain(run: RunFolder, stages: tuple[str, ...]) -> list[Path]:
+    """Final weights of the finished stages of a run, in order (adapters are applied on top of each other)."""
+    return [run.final_dir(stage) for stage in stages if run.stage_finished(stage)]
+
+
+def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, str, Config, list[Path]]:
+    """(run folder, recipe, frozen config, chain of finished stage results) of a run to evaluate or export."""
+    run = RunFolder(project, run_name)
+    if not run.config.exists():
+        raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
+    recipe, cfg = read_run_config(run)
+    chain = trained_chain(run, RECIPE_STAGES[recipe])
+    if not chain:
+        raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
+                        hint="let it finish, or resume it with `realm-engine resume`")
+    return run, recipe, cfg, chain
 
 
 class RunLock:

@@ -29,12 +29,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import ANSWER_TYPES, IMPORT_FORMATS
+from ..config import ANSWER_TYPES, IMPORT_FORMATS, load_config
 from ..errors import UserError
 from ..fsutil import atomic_write_text
 from ..method.seeded import stable_rng, stable_uniform
 from .bigbench import is_bigbench_task, read_bigbench
-from .problems import PROBLEMS_FILE, Problem, write_problems
+from ..project import REJECTS_FILE, is_project, problems_path, rejects_path  # noqa: F401  (REJECTS_FILE: the old name)
+from .problems import Problem, write_problems
 from .readers import RawRow, RawTable, load_json_document, read_csv, read_hf, read_jsonl, read_parquet
 
 FORMATS = IMPORT_FORMATS
@@ -54,7 +55,6 @@ MAX_DEPTH = 20
 MAX_CHOICES = 26
 TEST_SPLIT_NAMES = ("test", "validation", "valid", "val", "dev", "eval")
 DEFAULT_TEST_FRACTION = 0.2
-REJECTS_FILE = Path("data") / "rejects.jsonl"
 FILE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
                  ".pq": "parquet"}
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -176,13 +176,13 @@ def import_problems(project_dir, source: str, *, fmt: str = "auto", mapping: dic
         file, row, reason = bad[0]
         raise UserError(f"{source}: nothing to import (all {len(bad)} rows were refused, first {file}:{row}: {reason})")
 
-    rejects_path = None
+    rejects = None
     if not dry_run:
-        write_problems(project_dir / PROBLEMS_FILE, good)
-        rejects_path = _write_rejects(project_dir / REJECTS_FILE, bad)
+        write_problems(problems_path(project_dir), good)
+        rejects = _write_rejects(rejects_path(project_dir), bad)
     n_test = sum(p.split == "test" for p in good)
     return ImportReport(imported=len(good), train=len(good) - n_test, test=n_test, rejected=bad,
-                        rejects_path=rejects_path, fmt=fmt, problems=good)
+                        rejects_path=rejects, fmt=fmt, problems=good)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -204,10 +204,8 @@ def _project_defaults(project_dir: Path) -> tuple[str | None, float]:
     ``text`` is the schema's default, written into every new realm.toml; taking it literally
     would hide numeric answers from the number verifier, so it counts as "not chosen".
     """
-    if not (project_dir / "realm.toml").exists():
+    if not is_project(project_dir):
         return None, DEFAULT_TEST_FRACTION
-    from ..config import load_config
-
     data = load_config(project_dir).data
     return (None if data.answer_type == "text" else data.answer_type), data.test_fraction
 

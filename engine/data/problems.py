@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..config import ANSWER_TYPES  # noqa: F401  (re-exported: the GUI and older callers import it from here)
+from ..config import ANSWER_TYPES  # noqa: F401  (kept importable from here, where it used to live)
 from ..errors import UserError
 from ..fsutil import atomic_write_parquet
+from ..project import PROBLEMS_FILE  # noqa: F401  (likewise)
 
 SPLITS = ("train", "test")
-PROBLEMS_FILE = Path("data") / "problems.parquet"
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..config import load_config, save_config
 from ..events import DEMO_DONE
-from ..project import base_eval_dir, init_project, problems_path, routes_path
-from . import DEMO_DIR
+from ..project import DEMO_DIR, exports_dir, init_project, is_project, problems_path, routes_path
+from ..textfmt import EVAL_HEADER, eval_row, table
 
 # Settings per size: every key is an ordinary config key, so the run's config.toml shows them.
 QUICK = {  # sized for a 2-core CPU: about ten minutes, the one-time model conversion included
@@ -43,14 +43,7 @@ def _configure(project: Path, sizes: dict) -> None:
     save_config(project, cfg)
 
 
-def _row(summary: dict) -> list:
-    return [summary["model"], summary["n"], f"{summary['accuracy_without_routes']:.3f}",
-            f"{summary['accuracy_with_routes']:.3f}", f"{summary['autonomy_gap']:+.3f}",
-            f"{summary['format_failure_rate']:.3f}"]
-
-
 def run_demo(folder: Path | None, *, quick: bool, reporter) -> dict:
-    from ..cli import _table
     from ..data.importers import import_problems
     from ..launch import train
     from ..routes.generate import generate_routes
@@ -60,7 +53,7 @@ def run_demo(folder: Path | None, *, quick: bool, reporter) -> dict:
     t0 = time.time()
     project = Path(folder or "realm-demo").resolve()
     say = reporter.info
-    if not (project / "realm.toml").exists():
+    if not is_project(project):
         init_project(project, name="northwind-parcel-demo", answer_type="number")
         say(f"created demo project {project}")
     _configure(project, QUICK if quick else FULL)
@@ -82,15 +75,13 @@ def run_demo(folder: Path | None, *, quick: bool, reporter) -> dict:
         return {"state": state}
     say("evaluating the trained model …")
     after = evaluate(project, run, progress=progress("eval"))
-    exported = export_run(project, run, project / "exports" / run)
+    exported = export_run(project, run, exports_dir(project) / run)
     minutes = (time.time() - t0) / 60
-    table = _table([_row(before), _row(after)],
-                   ["model", "n", "acc (no routes)", "acc (routes)", "autonomy gap", "format fail"])
+    rows = table([eval_row(before), eval_row(after)], EVAL_HEADER)
     reporter.event(DEMO_DONE, before=before, after=after, export=exported, minutes=round(minutes, 2))
     if not reporter.as_json:
         print(f"\nReaLM demo — Northwind Parcel fees, held-out problems ({'quick' if quick else 'full'} run)\n")
-        print(table)
+        print(rows)
         print(f"\nexport: {exported['path']} (re-scored {exported['rescore']['agree']}/{exported['rescore']['total']})")
         print(f"wall time: {minutes:.1f} min. Browse it: realm-studio --project {project}")
-    assert base_eval_dir(project).exists()
     return {"before": before, "after": after, "export": exported, "minutes": minutes}

@@ -17,14 +17,13 @@ import re
 import string
 
 from ..errors import UserError
+from .markers import ANSWER_LINE, STEP_MARKER, last_answer_line  # noqa: F401  (last_answer_line: read from here too)
 
 ANSWER_INSTRUCTION = 'Finish with a line "Answer: <final answer>".'
 PLAIN_SUFFIX = "\n\nReasoning:"
 CANDIDATES_HEADER = "Candidate solutions (some may be wrong):"
 
 _CHOICE_INSTRUCTION = 'Finish with a line "Answer: <letter>" giving the letter of the correct option.'
-_STEP_MARKER = re.compile(r"^\s*(?:[*#_]+\s*)?(?:step\s*\d+\s*[:.)]|\d+\s*[.)](?:\s|$))", re.IGNORECASE)
-_ANSWER_LINE = re.compile(r"^\s*[*_]*\s*(?:final\s+)?answer\s*[*_]*\s*[:：]", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _VERDICT = re.compile(
     r"candidate\s*#?\s*(\d+)\s*[:\-–—]?\s*(?:is\s+)?(not\s+)?(incorrect|correct|wrong|right)\b",
@@ -86,14 +85,14 @@ def split_steps(text: str) -> list[str]:
     - An ``Answer: …`` line is always a step of its own.
     """
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if not any(_STEP_MARKER.match(line) for line in lines):
+    if not any(STEP_MARKER.match(line) for line in lines):
         if len(lines) == 1:
             return [s for s in _SENTENCE_END.split(lines[0]) if s]
         return lines
     steps: list[list[str]] = []
     for line in lines:
-        opens_step = _STEP_MARKER.match(line) or _ANSWER_LINE.match(line)
-        if opens_step or not steps or _ANSWER_LINE.match(steps[-1][0]):
+        opens_step = STEP_MARKER.match(line) or ANSWER_LINE.match(line)
+        if opens_step or not steps or ANSWER_LINE.match(steps[-1][0]):
             steps.append([line])
         else:
             steps[-1].append(line)
@@ -111,7 +110,7 @@ def truncate_route(text: str, fraction: float) -> str:
         return text
     if fraction <= 0.0:
         return ""
-    body = [step for step in split_steps(text) if not _ANSWER_LINE.match(step)]
+    body = [step for step in split_steps(text) if not ANSWER_LINE.match(step)]
     keep = max(math.ceil(fraction * len(body)), 1)
     return "\n".join(body[:keep])
 
@@ -151,12 +150,6 @@ def parse_verdicts(completion: str, n_candidates: int) -> dict[int, bool]:
             positive = match.group(3).lower() in ("correct", "right")
             verdicts[index] = positive != bool(match.group(2))
     return verdicts
-
-
-def last_answer_line(text: str) -> str | None:
-    """The last ``Answer: …`` line of a completion (the one a reader takes), or None."""
-    lines = [line for line in text.splitlines() if _ANSWER_LINE.match(line)]
-    return lines[-1].strip() if lines else None
 
 
 def _answer_instruction(choices: list[str] | None) -> str:

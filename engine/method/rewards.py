@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from ..config import DataSection, RLSection
 from ..errors import UserError
-from .prompts import last_answer_line, parse_verdicts
+from .markers import last_answer_line
+from .prompts import parse_verdicts
 from .verifiers import extract_final_answer, verify
 
 

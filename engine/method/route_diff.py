@@ -15,7 +15,8 @@ from __future__ import annotations
 import difflib
 import re
 
-_STEP_MARKER = re.compile(r"^\s*(?:[*#_]+\s*)?(?:step\s*\d+\s*[:.)]|\d+\s*[.)](?:\s|$))[*_]*\s*", re.IGNORECASE)
+from .markers import STEP_MARKER_PREFIX
+
 _SPACES = re.compile(r"\s+")
 
 Pair = tuple[int | None, int | None]
@@ -23,7 +24,7 @@ Pair = tuple[int | None, int | None]
 
 def normalise_step(step: str) -> str:
     """The form two steps are compared in: no step marker, casefolded, single spaces."""
-    return _SPACES.sub(" ", _STEP_MARKER.sub("", step, count=1)).strip().casefold()
+    return _SPACES.sub(" ", STEP_MARKER_PREFIX.sub("", step, count=1)).strip().casefold()
 
 
 def align_steps(a: list[str], b: list[str]) -> list[Pair]:

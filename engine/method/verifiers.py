@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ..config import ANSWER_TYPES, ROUTE_LABELS
 from ..errors import UserError
+from .markers import ANSWER_LABEL
 from .numbers import first_number, format_number, last_number, numbers_close
 from .python_verifier import PythonVerifier
 
@@ -52,7 +53,7 @@ class Verdict:
 # ----------------------------------------------------------------------------- finding the answer
 
 _MARKER = re.compile(
-    r"\b(?:final\s+)?answer\s*(?:\*\*|__)?\s*[:：]"  # Answer: / Final answer: / **Answer**:
+    rf"\b{ANSWER_LABEL}"  # Answer: / Final answer: / **Answer**: (the answer line's own label)
     r"|\b(?:the\s+)?(?:final\s+|correct\s+)?answer\s+(?:is|would\s+be)\b\s*:?"  # The answer is …
     r"|^[ \t]*#{1,6}[ \t]*(?:final[ \t]+)?answer[ \t]*$",  # a "## Final Answer" heading
     re.IGNORECASE | re.MULTILINE,

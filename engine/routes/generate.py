@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import load_config
-from ..data.problems import PROBLEMS_FILE, Problem, read_problems
+from ..data.problems import Problem, read_problems
 from ..errors import UserError
 from ..method.prompts import route_user_text
+from ..project import problems_path
 from .sources import open_source, parse_source, read_route_file, resolve_file
 from .store import (Route, RouteSummary, append_partial, merge_routes, read_partial, read_routes, route_id,
                     summarize)
@@ -52,7 +53,7 @@ def generate_routes(project_dir, source: str, *, k: int | None = None, temperatu
         raise UserError(f"routes k: must be >= 1, got {k}")
     if temperature < 0:
         raise UserError(f"routes temperature: must be >= 0, got {temperature}")
-    problems = read_problems(project_dir / PROBLEMS_FILE)
+    problems = read_problems(problems_path(project_dir))
     with _labeller(project_dir, cfg) as label:
         if kind == "file":
             return _import_file(project_dir, source, resolve_file(project_dir, target), problems, label, progress)

@@ -48,7 +48,7 @@ class ModelSource:
     """A Hugging Face model sampled locally: ``batch_size`` problems per generate call."""
 
     def __init__(self, cfg, name: str, *, k: int, temperature: float):
-        from ..stages.models import load_model, load_tokenizer, resolve_model
+        from ..hf.models import load_model, load_tokenizer, resolve_model
 
         name = name or cfg.model.name
         # trust_remote_code is granted to the project's model by name, never to another one.
@@ -61,8 +61,8 @@ class ModelSource:
         self.k, self.temperature, self.max_new_tokens = k, temperature, cfg.routes.max_new_tokens
 
     def sample(self, user_texts: list[str], seed: int) -> list[list[str]]:
-        from ..stages.generation import generate_texts
-        from ..stages.models import render_prompt
+        from ..hf.generation import generate_texts
+        from ..hf.models import render_prompt
 
         prompts = [render_prompt(self.tokenizer, text, self.prompt_format) for text in user_texts]
         return generate_texts(self.model, self.tokenizer, prompts, max_new_tokens=self.max_new_tokens,

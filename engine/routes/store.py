@@ -19,9 +19,8 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fsutil import append_line, atomic_write_parquet
-
-ROUTES_FILE = Path("routes") / "routes.parquet"
-PARTIAL_FILE = Path("routes") / "partial.jsonl"
+from ..project import PARTIAL_ROUTES_FILE as PARTIAL_FILE  # noqa: F401  (the names tests and tools import)
+from ..project import ROUTES_FILE, partial_routes_path, routes_path  # noqa: F401
 
 
 @dataclass
@@ -99,7 +98,7 @@ def read_routes(project_dir: str | Path) -> list[Route]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(project_dir) / ROUTES_FILE
+    path = routes_path(project_dir)
     if not path.exists():
         return []
     try:
@@ -114,7 +113,7 @@ def write_routes(project_dir: str | Path, routes: list[Route]) -> None:
     import pyarrow as pa
 
     table = pa.Table.from_pylist([asdict(r) for r in routes], schema=_schema())
-    atomic_write_parquet(Path(project_dir) / ROUTES_FILE, table)
+    atomic_write_parquet(routes_path(project_dir), table)
 
 
 # ----------------------------------------------------------------------------- partial.jsonl
@@ -122,7 +121,7 @@ def write_routes(project_dir: str | Path, routes: list[Route]) -> None:
 
 def append_partial(project_dir: str | Path, problem_id: str, source: str, routes: list[Route]) -> None:
     """Journal one finished problem (flushed to disk before returning)."""
-    path = Path(project_dir) / PARTIAL_FILE
+    path = partial_routes_path(project_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"problem_id": problem_id, "source": source, "routes": [asdict(r) for r in routes]}
     append_line(path, json.dumps(record, ensure_ascii=False))
@@ -131,7 +130,7 @@ def append_partial(project_dir: str | Path, problem_id: str, source: str, routes
 def read_partial(project_dir: str | Path) -> list[Route]:
     """The journalled routes. A truncated last line (a kill mid-write) is cut off the file here,
     so the next append starts on a clean line instead of gluing onto the broken one."""
-    path = Path(project_dir) / PARTIAL_FILE
+    path = partial_routes_path(project_dir)
     if not path.exists():
         return []
     data = path.read_bytes()
@@ -162,5 +161,5 @@ def merge_routes(project_dir: str | Path, new_routes: list[Route] = (), *, repla
     by_id = {r.id: r for r in [*stored, *read_partial(project_dir), *new_routes]}
     merged = list(by_id.values())
     write_routes(project_dir, merged)
-    (project_dir / PARTIAL_FILE).unlink(missing_ok=True)
+    partial_routes_path(project_dir).unlink(missing_ok=True)
     return merged

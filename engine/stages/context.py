@@ -1,4 +1,4 @@
-"""What every training stage shares: the run context, the event/stop callback, model chains.
+"""What every training stage shares: the run context and the event/stop callback.
 
 Stages are thin: they build a dataset, a TRL trainer and hand it ``RunCallback``, which turns
 the Trainer's hooks into our events (progress, metrics, checkpoints), keeps ``status.json``
@@ -7,7 +7,6 @@ current, and honours stop/cancel requests between steps.
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from dataclasses import dataclass, field
@@ -17,9 +16,8 @@ from transformers import TrainerCallback
 
 from ..config import Config
 from ..events import CHECKPOINT, METRICS, PROGRESS, STAGE_FINISHED, STAGE_STARTED, EventWriter
-from ..runs import RunFolder
+from ..runs import RunFolder, mark_complete
 
-COMPLETE = "COMPLETE"  # marker written once a checkpoint is fully on disk
 _REQUESTS = (None, "stop", "cancel")  # ordered: when ranks disagree the larger wins
 
 
@@ -32,14 +30,11 @@ class RunContext:
     events: EventWriter
     stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
 
-    def stage_dir(self, stage: str) -> Path:
-        return self.run.path / "stages" / stage
-
     def final_dir(self, stage: str) -> Path:
-        return self.stage_dir(stage) / "final"
+        return self.run.final_dir(stage)
 
     def checkpoint_dir(self, stage: str) -> Path:
-        return self.run.checkpoints / stage
+        return self.run.checkpoint_dir(stage)
 
     def requested(self) -> str | None:
         """'stop' or 'cancel' when the user asked (control file or signal), else None."""
@@ -74,71 +69,6 @@ class RunContext:
             self.stop_signal = "stop" if signum == signal.SIGINT else "cancel"
 
         return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest *complete* HF checkpoint folder (a kill mid-save leaves an incomplete one: skipped)."""
-    if not folder.is_dir():
-        return None
-    done = [c for c in folder.glob("checkpoint-*") if (c / COMPLETE).exists() and c.name.split("-")[-1].isdigit()]
-    return max(done, key=lambda c: int(c.name.split("-")[-1]), default=None)
-
-
-def trained_chain(ctx_run: RunFolder, stages: tuple[str, ...]) -> list[Path]:
-    """Final weights of the finished stages of a run, in order (adapters are applied on top of each other)."""
-    chain = []
-    for stage in stages:
-        final = ctx_run.path / "stages" / stage / "final"
-        if (final / COMPLETE).exists():
-            chain.append(final)
-    return chain
-
-
-def load_chain(model, chain: list[Path]):
-    """Apply each stage's result: a LoRA adapter is merged in; a full model replaces the weights."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    for final in chain:
-        if (final / "adapter_config.json").exists():
-            model = PeftModel.from_pretrained(model, str(final)).merge_and_unload()
-        else:
-            device, dtype = model.device, model.dtype
-            model = AutoModelForCausalLM.from_pretrained(str(final), dtype=dtype).to(device)
-    return model.eval()
-
-
-def finished_run(project: Path, run_name: str, verb: str):
-    """(run folder, recipe, frozen config, chain of finished stage results) of a run to evaluate or export."""
-    from ..errors import UserError
-    from ..launch import read_run_config
-    from ..method.recipes import STAGES
-
-    run = RunFolder(project, run_name)
-    if not run.config.exists():
-        raise UserError(f"run {run_name!r}: no such run in {Path(project) / 'runs'}")
-    recipe, cfg = read_run_config(run)
-    chain = trained_chain(run, STAGES[recipe])
-    if not chain:
-        raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
-                        hint="let it finish, or resume it with `realm-engine resume`")
-    return run, recipe, cfg, chain
-
-
-def load_trained(cfg: Config, chain: list[Path]):
-    """(model with the chain applied, tokenizer, base model path, device) for inference."""
-    from .models import load_model, load_tokenizer, pick_device, resolve_model
-
-    path = resolve_model(cfg.model.name)
-    device = pick_device(cfg.model)
-    tokenizer = load_tokenizer(cfg.model, path)
-    return load_chain(load_model(cfg.model, path, device=device), chain), tokenizer, path, device
-
-
-def mark_complete(folder: Path, **info) -> None:
-    from ..fsutil import atomic_write_text
-
-    atomic_write_text(folder / COMPLETE, json.dumps({"ts": time.time(), **info}) + "\n")
 
 
 class RunCallback(TrainerCallback):

@@ -11,8 +11,8 @@ import random
 
 from ..errors import UserError
 from ..method.prompts import student_user_text
+from ..hf.models import render_prompt
 from .context import RunContext
-from .models import render_prompt
 from .training import prepare_model, run_trainer, save_final, trainer_args
 
 
@@ -49,7 +49,7 @@ def run_distill(ctx: RunContext) -> None:
 
     from ..data.problems import read_problems
     from ..project import problems_path
-    from ..routes.generate import read_routes
+    from ..routes.store import read_routes
     from .context import RunCallback
 
     cfg = ctx.cfg

@@ -18,7 +18,8 @@ from ..fsutil import atomic_write_json, atomic_write_text
 from ..method.prompts import mrpv_user_text, select_candidates, student_user_text
 from ..method.seeded import stable_rng
 from ..method.verifiers import PythonVerifier, verify_problem
-from ..project import base_eval_dir, problems_path, routes_path
+from ..project import EVAL_LEDGER, EVAL_SUMMARY, base_eval_dir, problems_path, routes_path
+from ..runs import finished_run
 
 
 def eval_prompts(cfg: Config, problems, routes_by_id: dict) -> list[tuple[str, str | None, list[str]]]:
@@ -46,10 +47,10 @@ def _bias(values: list[str | None]) -> dict:
 def evaluate(project: Path, run: str | None = None, progress=None) -> dict:
     """Evaluate the base model (run=None) or a run's final model; write summary.json + ledger.jsonl."""
     from ..data.problems import read_problems
-    from ..routes.generate import read_routes
-    from .context import finished_run, load_trained
-    from .generation import generate_texts
-    from .models import render_prompt
+    from ..hf.generation import generate_texts
+    from ..hf.models import render_prompt
+    from ..hf.trained import load_trained
+    from ..routes.store import read_routes
 
     project = Path(project)
     if run is None:
@@ -86,7 +87,7 @@ def evaluate(project: Path, run: str | None = None, progress=None) -> dict:
 
     verifier = PythonVerifier(project, cfg.data.python_verifier, cfg.data.verifier_timeout_s) \
         if cfg.data.python_verifier else None
-    base_ledger = _read_ledger(base_eval_dir(project) / "ledger.jsonl") if run is not None else {}
+    base_ledger = _read_ledger(base_eval_dir(project) / EVAL_LEDGER) if run is not None else {}
     ledger, extracted_without = [], []
     try:
         for i, p in enumerate(problems):
@@ -114,8 +115,8 @@ def evaluate(project: Path, run: str | None = None, progress=None) -> dict:
     if base_ledger:
         summary["flips"] = {"wrong_to_right": sum(1 for r in ledger if r["correct_without"] and r["base_correct_without"] is False),
                             "right_to_wrong": sum(1 for r in ledger if not r["correct_without"] and r["base_correct_without"])}
-    atomic_write_text(out_dir / "ledger.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ledger))
-    atomic_write_json(out_dir / "summary.json", summary)
+    atomic_write_text(out_dir / EVAL_LEDGER, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ledger))
+    atomic_write_json(out_dir / EVAL_SUMMARY, summary)
     return summary
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from ..errors import UserError
 from ..method.fade import curve
 from ..method.prompts import student_user_text
-from ..project import problems_path
-from ..runs import RunFolder
+from ..project import EVAL_SUMMARY, problems_path
+from ..runs import COMPLETE, RunFolder, finished_run, pid_alive
 
 VERIFY_PROBLEMS = 4
 VERIFY_TOKENS = 32
@@ -42,7 +42,7 @@ def model_card(run: RunFolder, recipe: str, cfg, data_digest: str) -> str:
     xs, ys = curve(cfg.fade, n=11)
     fade_rows = "\n".join(f"| {x:.1f} | {y:.3f} |" for x, y in zip(xs, ys))
     eval_table = "not evaluated (run `realm-engine eval --run NAME` before exporting)"
-    summary_path = run.eval_dir / "summary.json"
+    summary_path = run.eval_dir / EVAL_SUMMARY
     if summary_path.exists():
         s = json.loads(summary_path.read_text(encoding="utf-8"))
         eval_table = ("| held-out problems | accuracy (no routes) | accuracy (routes) | autonomy gap | format failures |\n"
@@ -73,9 +73,9 @@ Prompt format: the question, then reasoning, ending with a line `Answer: <final 
 
 def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = False, progress=None) -> dict:
     from ..data.problems import read_problems
-    from .context import finished_run, load_chain, load_trained
-    from .generation import generate_texts
-    from .models import load_model, load_tokenizer, render_prompt
+    from ..hf.generation import generate_texts
+    from ..hf.models import load_model, load_tokenizer, render_prompt
+    from ..hf.trained import load_chain, load_trained
 
     project, out = Path(project), Path(out)
     run, recipe, cfg, chain = finished_run(project, run_name, "export")
@@ -93,7 +93,7 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
         if adapter_only:
             for final in chain:
                 shutil.copytree(final, tmp / f"adapter-{final.parent.name}",
-                                ignore=shutil.ignore_patterns("COMPLETE", "tokenizer*", "special_tokens_map.json", "chat_template*"))
+                                ignore=shutil.ignore_patterns(COMPLETE, "tokenizer*", "special_tokens_map.json", "chat_template*"))
         else:
             model.config._name_or_path = _public_name(cfg.model.name)
             model.save_pretrained(tmp, safe_serialization=True)
@@ -131,8 +131,6 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
 def _partial_folder(out: Path) -> Path:
     """A fresh temp folder beside ``out``, named by our pid; those of dead exports are removed first
     (a kill -9 mid-export leaves one behind, and a real model's is gigabytes)."""
-    from ..runs import pid_alive
-
     for stale in out.parent.glob(f".{out.name}.*.partial"):
         pid = stale.name[len(out.name) + 2:].split(".")[0]
         if pid.isdigit() and not pid_alive(int(pid)):

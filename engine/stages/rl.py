@@ -13,8 +13,8 @@ from ..errors import UserError
 from ..events import LOG, ROLLOUT_PLAN, WARNING
 from ..method.mrpv import MRPVPlanner
 from ..method.prompts import student_user_text
+from ..hf.models import render_prompt
 from .context import RunCallback, RunContext
-from .models import render_prompt
 from .rollout_engine import (cache_length, compiler_error, compiles_rollouts, disable_compiled_generation,
                              enable_compiled_generation, rollout_engine_args)
 from .training import prepare_model, run_trainer, save_final, trainer_args
@@ -124,8 +124,8 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     from ..data.problems import read_problems
     from ..method.rewards import make_reward_functions
     from ..method.verifiers import PythonVerifier
-    from ..project import problems_path
-    from ..routes.generate import read_routes
+    from ..project import problems_path, routes_path
+    from ..routes.store import read_routes
 
     cfg = ctx.cfg
     engine_args = rollout_engine_args(cfg.rl)  # before loading anything: a missing vLLM is reported at once
@@ -134,7 +134,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
         raise UserError("rl: no training problems", hint="import data first with `realm-engine import`")
     routes: dict[str, list[tuple[str, str]]] = {}
     train_ids = {p.id for p in problems}
-    for route in read_routes(ctx.project) if (ctx.project / "routes" / "routes.parquet").exists() else []:
+    for route in read_routes(ctx.project) if routes_path(ctx.project).exists() else []:
         if route.problem_id in train_ids:
             routes.setdefault(route.problem_id, []).append((route.text, route.label))
     if not routes and cfg.fade.start > 0:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import UserError
-from .context import RunContext, latest_checkpoint, load_chain, mark_complete, trained_chain
-from .models import load_model, load_tokenizer, pick_device, resolve_model, training_dtype
+from ..hf.models import load_model, load_tokenizer, pick_device, resolve_model, training_dtype
+from ..hf.trained import load_chain
+from ..runs import latest_checkpoint, mark_complete, trained_chain
+from .context import RunContext
 
 
 def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):

@@ -15,7 +15,7 @@ from stage_testkit import events_of, make_project
 
 from engine.cli import main
 from engine.runs import RunFolder
-from engine.stages.context import COMPLETE, latest_checkpoint
+from engine.runs import COMPLETE, latest_checkpoint
 
 
 @pytest.fixture(scope="module")

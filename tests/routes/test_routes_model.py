@@ -11,7 +11,7 @@ from engine.data.problems import PROBLEMS_FILE, read_problems
 from engine.method.verifiers import verify_problem
 from engine.routes.generate import generate_routes, read_routes
 from engine.routes.store import PARTIAL_FILE
-from engine.stages import generation
+from engine.hf import generation
 from routes_testkit import make_project, number_problems
 
 

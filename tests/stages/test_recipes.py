@@ -8,7 +8,8 @@ import re
 import pytest
 from stage_testkit import events_of, make_project
 
-from engine.launch import read_run_config, train
+from engine.launch import train
+from engine.runs import read_run_config
 from engine.method.fade import fade_p, hint_decision, progress_of
 from engine.method.verifiers import verify
 from engine.routes.generate import read_routes

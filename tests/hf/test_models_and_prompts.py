@@ -10,7 +10,7 @@ import pytest
 from engine.config import FadeSection, ModelSection
 from engine.errors import UserError
 from engine.method.mrpv import MRPVPlanner
-from engine.stages.models import load_model, load_tokenizer, render_prompt, resolve_model
+from engine.hf.models import load_model, load_tokenizer, render_prompt, resolve_model
 
 ROUTES = {"q1": [("Step 1: 1 + 2 = 3.\nAnswer: 3", "positive"), ("Step 1: 1 + 2 = 4.\nAnswer: 4", "negative")],
           "q2": [("Step 1: 2 + 3 = 5.\nAnswer: 5", "positive")]}
@@ -80,7 +80,7 @@ def test_local_model_folders_are_checked_before_loading(tmp_path, tiny_model_dir
 def test_training_keeps_fp32_master_weights_for_full_fine_tuning(settings, device, expected):
     import torch
 
-    from engine.stages.models import training_dtype
+    from engine.hf.models import training_dtype
 
     assert training_dtype(ModelSection(**settings), device) == getattr(torch, expected)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine.errors import UserError
-from engine.stages import models
+from engine.hf import models
 
 
 def test_a_finished_conversion_is_reused_and_an_interrupted_one_is_not(tmp_path, monkeypatch):

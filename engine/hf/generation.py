@@ -9,9 +9,8 @@ ramble to ``max_new_tokens`` — on a CPU that is most of the evaluation's time.
 
 from __future__ import annotations
 
-import re
+from ..method.markers import COMPLETE_ANSWER_LINE as ANSWER_LINE  # the answer line every reader takes
 
-ANSWER_LINE = re.compile(r"(?:^|\n)\s*\**\s*(?:final\s+)?answer\s*\**\s*:[^\n]*\S[^\n]*\n", re.IGNORECASE)
 TAIL_TOKENS = 48  # an answer line fits in this many tokens
 
 

