@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from engine.demo import DEMO_DIR
+from engine.project import DEMO_DIR, is_project
 from engine.runs import list_runs
 
 from .engine_client import EngineClient, command_line
@@ -30,7 +30,7 @@ def demo_locations() -> list[Path]:
 
 def existing_demo() -> Path | None:
     """The demo project to open: one with a finished run first, else any existing one."""
-    projects = [p for p in demo_locations() if (p / "realm.toml").is_file()]
+    projects = [p for p in demo_locations() if is_project(p)]
     finished = [p for p in projects if any(r.get("state") == "finished" for r in list_runs(p))]
     return (finished or projects or [None])[0]
 

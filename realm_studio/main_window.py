@@ -7,7 +7,6 @@ the user sees at a glance how far the project has come (Data → … → Export)
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -21,23 +20,26 @@ from engine.errors import UserError
 from .engine_client import EngineClient, command_line
 from .first_start import DemoSetup, QtFirstStartBanner, demo_locations, existing_demo
 from .panels import QtPanel
+from .panels.qt_data_panel import QtDataPanel
+from .panels.qt_eval_panel import QtEvalPanel
+from .panels.qt_export_panel import QtExportPanel
+from .panels.qt_fade_panel import QtFadePanel
+from .panels.qt_routes_panel import QtRoutesPanel
+from .panels.qt_runs_panel import QtRunsPanel
+from .panels.qt_train_panel import QtTrainPanel
 
-# (key, module under realm_studio.panels, class, label); the first six form the workflow.
-STEPS = (
-    ("data", "qt_data_panel", "QtDataPanel", "Data"),
-    ("routes", "qt_routes_panel", "QtRoutesPanel", "Routes"),
-    ("fade", "qt_fade_panel", "QtFadePanel", "Fade curve"),
-    ("train", "qt_train_panel", "QtTrainPanel", "Train"),
-    ("evaluate", "qt_eval_panel", "QtEvalPanel", "Evaluate"),
-    ("export", "qt_export_dialog", "QtExportPanel", "Export"),
-    ("runs", "qt_runs_panel", "QtRunsPanel", "Runs"),
+# (key, panel class, label); the first six form the workflow.
+STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
+    ("data", QtDataPanel, "Data"),
+    ("routes", QtRoutesPanel, "Routes"),
+    ("fade", QtFadePanel, "Fade curve"),
+    ("train", QtTrainPanel, "Train"),
+    ("evaluate", QtEvalPanel, "Evaluate"),
+    ("export", QtExportPanel, "Export"),
+    ("runs", QtRunsPanel, "Runs"),
 )
 WORKFLOW_LENGTH = 6
 MAX_RECENT = 8
-
-
-def make_panel(engine: EngineClient, module: str, cls: str) -> QtPanel:
-    return getattr(importlib.import_module(f"{__package__}.panels.{module}"), cls)(engine)
 
 
 class QtWorkflowBar(QWidget):
@@ -83,15 +85,14 @@ class QtMainWindow(QMainWindow):
         self.workflow = QtWorkflowBar()
         self.stack = QStackedWidget()
         self.panels: dict[str, QtPanel] = {}
-        for index, (key, module, cls, label) in enumerate(STEPS):
-            panel = self.panels[key] = make_panel(self.engine, module, cls)
+        for index, (key, panel_class, label) in enumerate(STEPS):
+            panel = self.panels[key] = panel_class(self.engine)
             button = self.workflow.add_step(key, label, arrow=0 < index < WORKFLOW_LENGTH)
             button.clicked.connect(lambda _on=False, key=key: self.show_step(key))
             panel.sig_status.connect(lambda text, key=key: self.workflow.set_state(key, text))
             panel.sig_changed.connect(lambda key=key: self._on_panel_changed(key))
             self.stack.addWidget(panel)
-        if hasattr(self.panels["runs"], "sig_attach"):
-            self.panels["runs"].sig_attach.connect(self._on_attach_run)
+        self.panels["runs"].sig_attach.connect(self._on_attach_run)
         self.banner = QLabel(wordWrap=True, styleSheet="color: #d1242f; padding: 4px")
         self.banner.hide()
         self.first_start = QtFirstStartBanner()
@@ -123,7 +124,7 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
         go_menu = self.menuBar().addMenu("&Go")
-        for index, (key, _module, _cls, label) in enumerate(STEPS, start=1):
+        for index, (key, _panel_class, label) in enumerate(STEPS, start=1):
             self._action(go_menu, label, QKeySequence(f"Ctrl+{index}"), lambda key=key: self.show_step(key))
         self._fill_recent_menu()
 

@@ -15,9 +15,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from engine.config import ROUTE_LABELS
+from engine.project import problems_path, routes_path
 
-ROUTES_FILE = Path("routes") / "routes.parquet"
-PROBLEMS_FILE = Path("data") / "problems.parquet"
 LABELS = ROUTE_LABELS  # label codes 0, 1, 2 (anything else counts as unparsed)
 
 
@@ -57,12 +56,12 @@ class RouteStore:
         """The project's routes, or ``None`` when there are none yet."""
         import pyarrow.parquet as pq
 
-        path = Path(project_dir) / ROUTES_FILE
+        path = routes_path(project_dir)
         if not path.exists():
             return None
         table = pq.read_table(path, columns=["id", "problem_id", "text", "final_answer", "label"])
         questions: dict[str, str] = {}
-        problems = Path(project_dir) / PROBLEMS_FILE
+        problems = problems_path(project_dir)
         if problems.exists():
             cols = pq.read_table(problems, columns=["id", "question"]).to_pydict()
             questions = dict(zip(cols["id"], cols["question"]))

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from engine import events as ev
 from engine.config import ANSWER_TYPES, IMPORT_FORMATS, load_config
-from engine.data.problems import PROBLEMS_FILE, read_problems
+from engine.data.problems import read_problems
 from engine.errors import UserError
+from engine.project import problems_path
 
 from ..engine_client import EngineClient, EngineJob, command_line
 from ..models.problems_model import ProblemsModel
@@ -179,8 +180,8 @@ class QtDataPanel(QtPanel):
 
     def reload_problems(self) -> None:
         problems = []
-        if self.project_dir is not None and (self.project_dir / PROBLEMS_FILE).exists():
-            problems = read_problems(self.project_dir / PROBLEMS_FILE)
+        if self.project_dir is not None and problems_path(self.project_dir).exists():
+            problems = read_problems(problems_path(self.project_dir))
         self.problems_model.set_records(problems)
         test = sum(p.split == "test" for p in problems)
         text = f"{len(problems)} problems ({len(problems) - test} train / {test} test)"

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from engine.project import EVAL_LEDGER, EVAL_SUMMARY, base_eval_dir
 from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient, EngineJob, command_line
@@ -31,7 +32,7 @@ FLIP_COLORS = {"fixed": QColor(46, 160, 67, 70), "broken": QColor(218, 54, 51, 7
 
 def read_summary(folder: Path) -> dict:
     try:
-        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        return json.loads((folder / EVAL_SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -39,7 +40,7 @@ def read_summary(folder: Path) -> dict:
 def read_ledger(folder: Path) -> list[dict]:
     rows = []
     try:
-        with open(folder / "ledger.jsonl", encoding="utf-8") as handle:
+        with open(folder / EVAL_LEDGER, encoding="utf-8") as handle:
             for line in handle:
                 try:
                     row = json.loads(line)
@@ -126,7 +127,7 @@ class QtEvalPanel(QtPanel):
         """Re-read both summaries and the run's ledger."""
         run = self.run_combo.currentText()
         has_project = self.project_dir is not None
-        base = read_summary(self.project_dir / "eval" / "base") if has_project else {}
+        base = read_summary(base_eval_dir(self.project_dir)) if has_project else {}
         now = read_summary(RunFolder(self.project_dir, run).eval_dir) if has_project and run else {}
         self.ledger = read_ledger(RunFolder(self.project_dir, run).eval_dir) if has_project and run else []
         rows = []

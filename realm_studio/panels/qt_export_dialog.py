@@ -1,29 +1,22 @@
-"""Export: turn a run into a model folder others can load, and prove it still works.
+"""The export dialog: turn a run into a model folder others can load, and prove it still works.
 
 The dialog runs ``export`` (merged weights, or the adapter only) and shows the engine's
 verification: the exported model is reloaded and re-scores a few problems, and the result
 (``export_done``: verified, agree/total) is what tells the user the files are good.
-The Export step page lists runs and opens the dialog.
+The Export step page (``qt_export_panel``) lists runs and opens it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from engine import events as ev
-from engine.runs import RunFolder, list_runs
+from engine.project import exports_dir
 
 from ..engine_client import EngineClient, EngineJob, command_line
-from . import QtPanel
-
-
-def has_finished_stage(project_dir: Path, run_name: str) -> bool:
-    """What ``export`` needs: at least one stage of the run finished (its ``final`` folder complete)."""
-    return any((RunFolder(project_dir, run_name).path / "stages").glob("*/final/COMPLETE"))
 
 
 def verification_text(event: dict) -> str:
@@ -46,7 +39,7 @@ class QtExportDialog(QDialog):
         self.result_event: dict | None = None
         self.merged = QRadioButton("Merged model (weights + tokenizer, loads anywhere)", checked=True)
         self.adapter_only = QRadioButton("Adapter only (small; needs the base model)")
-        self.destination = QLineEdit(str(self.project_dir / "exports" / run_name))
+        self.destination = QLineEdit(str(exports_dir(self.project_dir) / run_name))
         browse = QPushButton("Browse…", clicked=self._on_browse)
         destination_row = QHBoxLayout()
         destination_row.addWidget(self.destination, 1)
@@ -114,41 +107,3 @@ class QtExportDialog(QDialog):
         if self.job is not None:  # closing the dialog stops the export
             self.job.terminate()
         super().reject()
-
-
-class QtExportPanel(QtPanel):
-    """The Export step: pick a run, open the dialog; lists what was exported so far."""
-
-    title = "Export"
-
-    def __init__(self, engine: EngineClient, parent: QWidget | None = None):
-        super().__init__(engine, parent)
-        self.run_combo = QComboBox()
-        self.export_button = QPushButton("Export…", clicked=self.open_dialog)
-        self.exports_label = QLabel(wordWrap=True)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Run"))
-        row.addWidget(self.run_combo, 1)
-        row.addWidget(self.export_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(self.exports_label)
-        layout.addStretch(1)
-
-    def set_project(self, project_dir: Path | None) -> None:
-        super().set_project(project_dir)
-        self.run_combo.clear()
-        if project_dir is not None:
-            self.run_combo.addItems([r["name"] for r in list_runs(self.project_dir)
-                                     if has_finished_stage(self.project_dir, r["name"])])
-        exports = sorted(p.name for p in (self.project_dir / "exports").iterdir() if p.is_dir()) \
-            if project_dir is not None and (self.project_dir / "exports").is_dir() else []
-        self.exports_label.setText("Exported: " + ", ".join(exports) if exports else "Nothing exported yet")
-        self.export_button.setEnabled(self.run_combo.count() > 0)
-        self.sig_status.emit(f"{len(exports)} exported" if exports else "")
-
-    def open_dialog(self) -> QtExportDialog:
-        dialog = QtExportDialog(self.engine, self.project_dir, self.run_combo.currentText(), self)
-        dialog.finished.connect(lambda _result: self.set_project(self.project_dir))
-        dialog.open()
-        return dialog

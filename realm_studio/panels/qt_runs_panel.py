@@ -42,10 +42,11 @@ def flatten(table: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def read_run_config(run: RunFolder) -> dict[str, object]:
-    """The run's frozen config, flattened (an unreadable file reads as empty)."""
+def flat_run_config(run: RunFolder) -> dict[str, object]:
+    """The run's frozen config as ``section.key`` pairs, unvalidated (an unreadable file reads as
+    empty: comparing two configs must never fail on one of them)."""
     try:
-        return flatten(tomllib.loads(run.config.read_text(encoding="utf-8")))
+        return flatten(run.config_table())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return {}
 
@@ -201,7 +202,7 @@ class QtRunsPanel(QtPanel):
             _fill(self.diff_table, [])
             return
         a, b = (RunFolder(self.project_dir, r["name"]) for r in runs)
-        rows = config_diff(read_run_config(a), read_run_config(b))
+        rows = config_diff(flat_run_config(a), flat_run_config(b))
         self.diff_table.setHorizontalHeaderLabels(["key", a.name, b.name])
         self.diff_label.setText(f"{len(rows)} settings differ" if rows else "Same config")
         _fill(self.diff_table, rows)
