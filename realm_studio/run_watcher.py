@@ -149,7 +149,7 @@ class RunWatcher(QObject):
             self.sig_sample.emit(event)
         elif kind in LOG_TYPES:
             self.sig_log.emit(log_text(event))
-        elif kind == ev.RUN_FINISHED and event.get("state"):
+        if kind == ev.RUN_FINISHED and event.get("state"):  # a milestone for the log pane *and* the state
             self._set_state(str(event["state"]))
         self.sig_event.emit(event)
 
