@@ -3,29 +3,26 @@
 Every button maps to one CLI call (``command_line`` shows it to the user), so whatever the
 GUI does can be repeated headless. Short verbs (import, routes, eval, export) run as an
 ``EngineJob`` whose ``--json`` stdout lines become ``sig_event`` dicts; training runs start
-``--detach``-ed so they outlive the window, and the GUI follows them through their
-``events.jsonl`` (see ``run_watcher``), never through a pipe.
+``--detach``-ed (``DetachedStart``) so they outlive the window, and the GUI follows them through
+their ``events.jsonl`` (see ``run_watcher``), never through a pipe. Nothing here waits for a
+process: every result arrives as a signal, so the window keeps painting while an engine starts.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 import engine
-from engine.errors import UserError
-from engine.events import parse_line
+from engine.events import DETACHED, parse_line
 
 # Where the `engine` package lives: put on the child's PYTHONPATH so a source checkout works
 # exactly like an installed one.
 _ENGINE_ROOT = str(Path(engine.__file__).resolve().parent.parent)
-DETACH_TIMEOUT_S = 120
 
 
 def engine_argv(args: list[str]) -> list[str]:
@@ -44,19 +41,6 @@ def _child_env() -> dict[str, str]:
     if _ENGINE_ROOT not in paths:
         env["PYTHONPATH"] = os.pathsep.join([_ENGINE_ROOT, *paths])
     return env
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    """Collect the launcher that printed the detached pid (it exits at once), so no zombie stays."""
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 class EngineJob(QObject):
@@ -154,6 +138,37 @@ class EngineJob(QObject):
             self.sig_finished.emit(code)
 
 
+class DetachedStart(EngineJob):
+    """``realm-engine <args> --detach --json``: the launcher of an engine that outlives the window.
+
+    The launcher prints ``{"type": "detached", "pid": …}`` once the run's own engine is running
+    (in a session of its own, writing to the run's engine.log, never to this job's pipes) and
+    exits. Starting takes seconds, minutes on a loaded machine: the caller gets the outcome as a
+    signal, never by waiting.
+    """
+
+    sig_started = Signal(int)
+    """The pid of the engine now running on its own."""
+    sig_failed = Signal(str)
+    """The engine refused to start (a run of that name exists, a bad setting, …): its one line."""
+
+    def __init__(self, args: list[str], parent: QObject | None = None):
+        super().__init__([*args, "--detach", "--json"], parent)
+        self.pid: int | None = None
+        self._command = command_line(args)
+        self.sig_event.connect(self._on_event)
+        self.sig_finished.connect(self._on_exit)
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == DETACHED and self.pid is None:
+            self.pid = int(event["pid"])
+            self.sig_started.emit(self.pid)
+
+    def _on_exit(self, code: int) -> None:
+        if self.pid is None:
+            self.sig_failed.emit(self.error_line or f"{self._command}: the engine exited with code {code}")
+
+
 class EngineClient(QObject):
     """Starts engine jobs and says whether any is running (shown in the status bar)."""
 
@@ -170,35 +185,19 @@ class EngineClient(QObject):
 
     def run(self, args: list[str]) -> EngineJob:
         """Start ``realm-engine <args> --json``; connect to the job's signals right away."""
-        job = EngineJob([*args, "--json"], self)
+        return self._start(EngineJob([*args, "--json"], self))
+
+    def start_detached(self, args: list[str]) -> DetachedStart:
+        """Start ``realm-engine <args> --detach`` and return at once; the job's ``sig_started(pid)``
+        or ``sig_failed(message)`` tells how it went."""
+        return self._start(DetachedStart(args, self))
+
+    def _start(self, job: EngineJob) -> EngineJob:
         job.sig_finished.connect(lambda _code, job=job: self._on_job_finished(job))
         self.jobs.append(job)
         job.start()
         self.sig_state.emit(self.state)
         return job
-
-    def start_detached(self, args: list[str]) -> int:
-        """Run ``realm-engine <args> --detach`` and return the pid of the engine it left running.
-
-        The engine prints ``{"type": "detached", "pid": …}`` and returns at once. We read stdout
-        only up to that line, because the detached engine may keep the pipe open for hours.
-        Raises ``UserError`` with the engine's one-line message when it refuses.
-        """
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(engine_argv([*args, "--detach", "--json"]), stdout=subprocess.PIPE,
-                                    stderr=errors, stdin=subprocess.DEVNULL, env=_child_env())
-            try:
-                for line in proc.stdout:
-                    event = parse_line(line)
-                    if event and event.get("type") == "detached":
-                        _reap(proc)
-                        return int(event["pid"])
-                proc.wait(timeout=DETACH_TIMEOUT_S)
-            finally:
-                proc.stdout.close()
-            errors.seek(0)
-            message = _last_line(errors.read().decode("utf-8", "replace"))
-        raise UserError(message or f"{command_line(args)}: the engine exited with code {proc.returncode}")
 
     def terminate_all(self, grace_ms: int = 3000) -> None:
         """Stop every job (closing the window): SIGTERM, wait, then kill what is left."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
                                QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from engine.errors import UserError
 from engine.events import METRICS, STAGE_STARTED, read_events
 from engine.runs import LIVE_STATES, RunFolder, list_runs
 
@@ -219,10 +218,15 @@ class QtRunsPanel(QtPanel):
         if len(runs) != 1:
             return
         name = runs[0]["name"]
-        try:
-            self.engine.start_detached(["resume", str(self.project_dir), "--run", name])
-        except UserError as err:
-            self.error_label.setText(str(err).splitlines()[0])
-            return
+        self.resume_button.setEnabled(False)  # until the engine says how it went
+        job = self.engine.start_detached(["resume", str(self.project_dir), "--run", name])
+        job.sig_started.connect(lambda _pid: self._on_resumed(name))
+        job.sig_failed.connect(self._on_resume_refused)
+
+    def _on_resumed(self, name: str) -> None:
         self.refresh()
         self.sig_attach.emit(name)
+
+    def _on_resume_refused(self, message: str) -> None:
+        self._on_selection()
+        self.error_label.setText(message.splitlines()[0] if message else "the engine did not start")

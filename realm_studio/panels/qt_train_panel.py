@@ -1,7 +1,8 @@
 """Train: pick a recipe and a few settings, start a run, and watch it live.
 
-A run is started ``--detach``-ed, so it outlives the window; the panel then follows the run
-folder with a ``RunWatcher`` exactly as it would after an app restart. Settings are checked
+A run is started ``--detach``-ed, so it outlives the window; once its engine runs (a signal: the
+window never waits for it) the panel follows the run folder with a ``RunWatcher`` exactly as it
+would after an app restart. Settings are checked
 with the engine's own validator (``apply_overrides``) before anything is launched, and the
 equivalent CLI command is always shown.
 """
@@ -21,7 +22,7 @@ from engine.config import RECIPES, Config, apply_overrides, describe_fields, loa
 from engine.errors import UserError
 from engine.runs import LIVE_STATES, RunFolder, list_runs
 
-from ..engine_client import EngineClient, command_line
+from ..engine_client import DetachedStart, EngineClient, command_line
 from ..run_watcher import RunWatcher
 from ..widgets.qt_live_metrics import QtLiveMetrics
 from ..widgets.qt_sample_table import QtSampleTable
@@ -76,6 +77,7 @@ class QtTrainPanel(QtPanel):
         self._config_error = "Open a project first"
         self.run_name: str | None = None
         self.watcher: RunWatcher | None = None
+        self.starting: DetachedStart | None = None  # an engine being started for a run (train or resume)
         self._build()
 
     # -- layout -------------------------------------------------------------------------
@@ -203,7 +205,7 @@ class QtTrainPanel(QtPanel):
         name = self.run_edit.text().strip() or None
         project = self.project_dir or Path("PROJECT")
         self.command_label.setText(command_line(train_args(project, self.recipe.currentText(), overrides, name)))
-        self.start_button.setEnabled(ok and not self._attached_is_live())
+        self.start_button.setEnabled(ok and not self._attached_is_live() and self.starting is None)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -211,18 +213,17 @@ class QtTrainPanel(QtPanel):
         self.start_run(self.recipe.currentText(), self.overrides(), self.run_edit.text().strip() or None)
 
     def start_run(self, recipe: str, overrides: list[str], run_name: str | None = None) -> str | None:
-        """Validate, launch ``train … --detach`` and follow the new run; return its name."""
-        if self.validate(overrides) is None:
+        """Validate and launch ``train … --detach``; return the run's name at once. The panel
+        follows the run once its engine runs, or shows the engine's one line if it refuses."""
+        if self.validate(overrides) is None or self.starting is not None:
             return None
         name = run_name or f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             RunFolder(self.project_dir, name)  # checks the name before the engine is started
-            self.engine.start_detached(train_args(self.project_dir, recipe, overrides, name))
         except UserError as err:
             self.error_label.setText(str(err).splitlines()[0])
             return None
-        self.attach(name)
-        self.sig_changed.emit()
+        self._start_detached(train_args(self.project_dir, recipe, overrides, name), name, new_run=True)
         return name
 
     def stop_run(self) -> None:
@@ -236,15 +237,29 @@ class QtTrainPanel(QtPanel):
             self.log.appendPlainText("cancel requested: the engine exits now, keeping its last checkpoint")
 
     def resume_run(self) -> None:
-        if not self.run_name:
-            return
-        name = self.run_name
-        try:
-            self.engine.start_detached(["resume", str(self.project_dir), "--run", name])
-        except UserError as err:
-            self.error_label.setText(str(err).splitlines()[0])
-            return
+        if self.run_name and self.starting is None:
+            self._start_detached(["resume", str(self.project_dir), "--run", self.run_name], self.run_name)
+
+    def _start_detached(self, args: list[str], name: str, new_run: bool = False) -> None:
+        self.starting = self.engine.start_detached(args)
+        self.starting.sig_started.connect(lambda _pid: self._on_engine_started(name, new_run))
+        self.starting.sig_failed.connect(self._on_engine_refused)
+        self.error_label.setText("")
+        self.run_label.setText(f"Starting {name} …")
+        self._update_buttons("")
+
+    def _on_engine_started(self, name: str, new_run: bool) -> None:
+        self.starting = None
         self.attach(name)
+        if new_run:
+            self.sig_changed.emit()
+
+    def _on_engine_refused(self, message: str) -> None:
+        self.starting = None
+        self.error_label.setText(message.splitlines()[0] if message else "the engine did not start")
+        state = self.watcher.state if self.watcher is not None else ""
+        self.run_label.setText(f"Run: {self.run_name} — {state}" if self.run_name else "No run attached")
+        self._update_buttons(state)
 
     # -- following a run ----------------------------------------------------------------
 
@@ -301,8 +316,9 @@ class QtTrainPanel(QtPanel):
         return self.watcher is not None and self.watcher.state in LIVE_STATES
 
     def _update_buttons(self, state: str) -> None:
-        live = state in LIVE_STATES
+        live, starting = state in LIVE_STATES, self.starting is not None
         self.stop_button.setEnabled(live)
         self.cancel_button.setEnabled(live)
-        self.resume_button.setEnabled(state in RESUMABLE_STATES)
-        self.start_button.setEnabled(not live and self.config is not None and not self.error_label.text())
+        self.resume_button.setEnabled(state in RESUMABLE_STATES and not starting)
+        self.start_button.setEnabled(not live and not starting and self.config is not None
+                                     and not self.error_label.text())

@@ -85,7 +85,8 @@ def start_training(qtbot, window: QtMainWindow, run_name: str, max_steps: int):
     panel.recipe.setCurrentText("realm-zero")
     type_into(qtbot, panel.run_edit, run_name)
     type_into(qtbot, panel.fields["rl.max_steps"], str(max_steps))
-    click(qtbot, panel.start_button)
+    click(qtbot, panel.start_button)  # returns at once: the panel follows the run when its engine runs
+    qtbot.waitUntil(lambda: panel.run_name == run_name or bool(panel.error_label.text()), timeout=RUN_TIMEOUT_MS)
     assert panel.run_name == run_name, panel.error_label.text()
     return panel
 
