@@ -102,6 +102,42 @@ def test_an_internal_error_saves_its_traceback_and_exits_1(tmp_path, monkeypatch
     assert saved.parent == project / "logs" and "simulated bug" in saved.read_text()
 
 
+def test_an_internal_error_outside_a_project_is_saved_in_the_cache(tmp_path, monkeypatch, capsys):
+    from engine import cli
+
+    monkeypatch.setenv("REALM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("engine.demo.run.run_demo", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("demo bug")))
+    assert cli.main(["demo", "--quick"]) == 1
+    saved = Path(capsys.readouterr().err.strip().splitlines()[-1].split("traceback saved to ")[-1])
+    assert saved.parent == tmp_path / "cache" / "logs"
+    assert "argv: ['demo', '--quick']" in saved.read_text()  # the arguments main was given
+
+
+def test_detach_reruns_the_arguments_main_was_given_not_sys_argv(tmp_path, monkeypatch, capsys):
+    from engine import cli
+
+    project = tmp_path / "p"
+    assert cli.main(["init", str(project)]) == 0
+    started = {}
+
+    class Popen:
+        def __init__(self, cmd, **kwargs):
+            started.update(cmd=cmd, **kwargs)
+            self.pid = 4242
+
+    monkeypatch.setattr(cli.subprocess, "Popen", Popen)
+    monkeypatch.setattr(sys, "argv", ["pytest", "-k", "something else"])
+    argv = ["train", str(project), "--recipe", "grpo", "--detach", "--set", "rl.max_steps=3", "--json"]
+    assert cli.main(argv) == 0
+    run = next(a for a in started["cmd"] if a.startswith("grpo-"))
+    assert started["cmd"] == [sys.executable, "-m", "engine", "train", str(project), "--recipe", "grpo",
+                              "--set", "rl.max_steps=3", "--json", "--run", run]
+    assert started["start_new_session"] is True
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["type"] == "detached"
+    assert (project / "runs" / run / "engine.log").exists()
+
+
 def test_import_train_eval_export_and_reload_through_the_cli(tmp_path, tiny_model_dir):
     from stage_testkit import FAST, write_jsonl
 

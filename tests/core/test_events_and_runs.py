@@ -9,10 +9,12 @@ import sys
 
 import pytest
 
+from engine.config import Config, config_to_toml
 from engine.errors import UserError
 from engine.events import EventTailer, EventWriter, read_events
 from engine.fsutil import atomic_write_text
-from engine.runs import RunFolder, RunLock, check_run_name, list_runs
+from engine.runs import (COMPLETE, RunFolder, RunLock, check_run_name, finished_run, latest_checkpoint, list_runs,
+                         mark_complete, read_run_config, trained_chain)
 
 
 def test_events_carry_the_common_fields_and_survive_nan(tmp_path):
@@ -124,3 +126,63 @@ def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # normal permissions, not mkstemp's 0600
+
+
+# ----------------------------------------------------------------------------- stage results and the frozen config
+
+
+def _stage_result(run: RunFolder, stage: str, complete: bool = True):
+    final = run.final_dir(stage)
+    final.mkdir(parents=True)
+    if complete:
+        mark_complete(final, stage=stage)
+    return final
+
+
+def test_stage_results_count_only_once_marked_complete(tmp_path):
+    run = RunFolder(tmp_path, "r1")
+    assert run.final_dir("rl") == tmp_path / "runs" / "r1" / "stages" / "rl" / "final"  # the contract (README)
+    assert run.checkpoint_dir("rl") == tmp_path / "runs" / "r1" / "checkpoints" / "rl"
+    distill = _stage_result(run, "distill")
+    _stage_result(run, "rl", complete=False)  # killed while saving
+    assert run.stage_finished("distill") and not run.stage_finished("rl")
+    assert run.finished_stages() == ["distill"]
+    assert trained_chain(run, ("distill", "rl")) == [distill]
+    assert json.loads((distill / COMPLETE).read_text())["stage"] == "distill"
+
+
+def test_latest_checkpoint_is_the_newest_complete_one(tmp_path):
+    folder = tmp_path / "checkpoints" / "rl"
+    assert latest_checkpoint(folder) is None
+    for step, complete in ((2, True), (10, True), (12, False), (4, True)):
+        (folder / f"checkpoint-{step}").mkdir(parents=True)
+        if complete:
+            mark_complete(folder / f"checkpoint-{step}", step=step)
+    (folder / "checkpoint-last").mkdir()
+    assert latest_checkpoint(folder) == folder / "checkpoint-10"  # by number, not name; 12 was cut short
+
+
+def test_the_frozen_config_reads_back_with_its_recipe_and_an_unknown_recipe_is_refused(tmp_path):
+    run = RunFolder(tmp_path, "r1")
+    run.path.mkdir(parents=True)
+    cfg = Config()
+    cfg.rl.max_steps = 7
+    run.config.write_text('recipe = "realm-r1"\n\n' + config_to_toml(cfg))
+    assert read_run_config(run) == ("realm-r1", cfg)
+    assert run.config_table()["recipe"] == "realm-r1"
+    run.config.write_text('recipe = "magic"\n')
+    with pytest.raises(UserError, match="unknown recipe 'magic'"):
+        read_run_config(run)
+
+
+def test_a_run_to_evaluate_needs_a_finished_stage(tmp_path):
+    with pytest.raises(UserError, match="no such run"):
+        finished_run(tmp_path, "r1", "evaluate")
+    run = RunFolder(tmp_path, "r1")
+    run.path.mkdir(parents=True)
+    run.config.write_text('recipe = "realm-r1"\n\n' + config_to_toml(Config()))
+    with pytest.raises(UserError, match="no finished stage to export"):
+        finished_run(tmp_path, "r1", "export")
+    rl = _stage_result(run, "rl")
+    distill = _stage_result(run, "distill")
+    assert finished_run(tmp_path, "r1", "export")[1:] == ("realm-r1", Config(), [distill, rl])  # the recipe's order
