@@ -253,6 +253,25 @@ def _cross_checks(cfg: Config) -> list[str]:
 
 def config_from_dict(raw: dict, source: str = CONFIG_FILE) -> Config:
     """Build a validated Config; raise UserError listing every problem, one per line."""
+    cfg, problems = _build(raw)
+    if problems:
+        raise UserError("\n".join(f"{source}: {p}" for p in problems))
+    return cfg
+
+
+def check_config(cfg: Config) -> dict[str, str]:
+    """The loader's verdict on a Config edited in memory, per key: ``{"fade.points": "progress
+    values must strictly increase"}``; empty when it would load. The GUI checks every edit with
+    this, so what it shows beside a field is exactly what loading the file would say."""
+    problems: dict[str, str] = {}
+    for problem in _build(cfg.to_dict())[1]:
+        key, _, reason = problem.partition(": ")
+        problems.setdefault(key, reason)
+    return problems
+
+
+def _build(raw: dict) -> tuple[Config, list[str]]:
+    """(Config, every problem as "key: reason"); the Config is only usable when there is none."""
     problems: list[str] = []
     sections = {}
     for sec_field in fields(Config):
@@ -279,9 +298,7 @@ def config_from_dict(raw: dict, source: str = CONFIG_FILE) -> Config:
     cfg = Config(**sections)
     if not problems:
         problems.extend(_cross_checks(cfg))
-    if problems:
-        raise UserError("\n".join(f"{source}: {p}" for p in problems))
-    return cfg
+    return cfg, problems
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,9 +1,11 @@
 """Fade curve: edit the project's ``[fade]`` section (EAAI) and see what it means.
 
 The panel holds one ``FadeSection`` (the model). The form and the plot's control points
-write into it; every change redraws the curve with ``engine.method.fade`` and updates the
-preview of hinted prompts per step. Save writes realm.toml through ``save_config`` (atomic,
-validated), so the saved section is exactly what the engine will run.
+write into it; every change is checked with the loader's own rules (``check_config``: what
+loading realm.toml would say appears beside the field at once, and Save waits until there is
+nothing to say), redraws the curve with ``engine.method.fade`` and updates the preview of hinted
+prompts per step. Save writes realm.toml through ``save_config`` (atomic, validated), so the
+saved section is exactly what the engine will run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from engine.config import FADE_SCHEDULES, Config, FadeSection, load_config, save_config
+from engine.config import FADE_SCHEDULES, Config, FadeSection, check_config, load_config, save_config
 from engine.errors import UserError
 from engine.method.fade import expected_hinted, fade_k, fade_length_fraction, progress_of
 
@@ -33,10 +35,21 @@ PRESET_PARAMS = {
     "custom": set(),
 }
 PREVIEW_PROGRESS = (0.0, 0.25, 0.5, 0.75, 1.0)
+PROBLEM_STYLE = "color: #d1242f"
 
 
 def _spin(lo: float, hi: float, step: float = 0.05) -> QDoubleSpinBox:
     return QDoubleSpinBox(minimum=lo, maximum=hi, singleStep=step, decimals=3)
+
+
+def _beside(widget: QWidget, problem: QLabel) -> QWidget:
+    """A form field with its problem label to its right."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(widget)
+    layout.addWidget(problem, 1)
+    return row
 
 
 class QtFadePanel(QtPanel):
@@ -45,7 +58,9 @@ class QtFadePanel(QtPanel):
     def __init__(self, engine: EngineClient, parent: QWidget | None = None):
         super().__init__(engine, parent)
         self.fade = FadeSection()
-        self.rl = Config().rl
+        self.config = Config()  # the project's, for the cross-section checks and the preview's rl settings
+        self.rl = self.config.rl
+        self.problems: dict[str, str] = {}  # "fade.<key>" -> what loading would say about it
         self.editor = QtFadeEditor()
         self.schedule = QComboBox()
         self.schedule.addItems(FADE_SCHEDULES)
@@ -55,6 +70,8 @@ class QtFadePanel(QtPanel):
             "k_show": QSpinBox(minimum=1, maximum=16), "k_show_min": QSpinBox(minimum=0, maximum=16),
         }
         self.length_fade = QCheckBox("show a shrinking prefix of each route as p fades")
+        self.problem_labels = {key: QLabel(styleSheet=PROBLEM_STYLE, wordWrap=True)
+                               for key in ("schedule", *self.params, "length_fade", "points")}
         self.preview = QLabel()
         self.preview.setWordWrap(True)
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -72,14 +89,14 @@ class QtFadePanel(QtPanel):
 
     def _build_layout(self) -> None:
         form = QFormLayout()
-        form.addRow("Preset", self.schedule)
+        form.addRow("Preset", _beside(self.schedule, self.problem_labels["schedule"]))
         labels = {"start": "p at start", "end": "p after the fade", "fade_fraction": "fade over (share of training)",
                   "half_life": "half-life (share)", "stairs": "stairs", "k_show": "routes shown (K)",
                   "k_show_min": "K at the end of the fade (0: no K fade)"}
         for key, label in labels.items():
             self.params[key].setToolTip(FadeSection.__dataclass_fields__[key].metadata["help"])
-            form.addRow(label, self.params[key])
-        form.addRow(self.length_fade)
+            form.addRow(label, _beside(self.params[key], self.problem_labels[key]))
+        form.addRow(_beside(self.length_fade, self.problem_labels["length_fade"]))
         hint = QLabel("Custom: drag a point, double-click to add one, right-click to remove one.")
         hint.setWordWrap(True)
         form.addRow(hint)
@@ -91,9 +108,12 @@ class QtFadePanel(QtPanel):
         side.addWidget(self.preview)
         side.addStretch(1)
         side.addLayout(buttons)
+        plot = QVBoxLayout()
+        plot.addWidget(self.editor, 1)
+        plot.addWidget(self.problem_labels["points"])  # the custom curve's points are edited on the plot
         layout = QHBoxLayout(self)
         layout.addLayout(side)
-        layout.addWidget(self.editor, 1)
+        layout.addLayout(plot, 1)
 
     # -- model → view ----------------------------------------------------------------------
 
@@ -107,12 +127,13 @@ class QtFadePanel(QtPanel):
         except UserError as err:
             self.sig_status.emit(str(err).splitlines()[0])
             return
-        self.rl = cfg.rl
+        self.config, self.rl = cfg, cfg.rl
         self._show(cfg.fade)
 
     def _show(self, fade: FadeSection) -> None:
-        """Put ``fade`` in the form and the plot (form signals blocked: no echo back)."""
+        """Check ``fade`` and put it in the form and the plot (form signals blocked: no echo back)."""
         self.fade = fade
+        self._check()
         widgets = [self.schedule, self.length_fade, *self.params.values()]
         for widget in widgets:
             widget.blockSignals(True)
@@ -124,8 +145,20 @@ class QtFadePanel(QtPanel):
         self.length_fade.setChecked(fade.length_fade)
         for widget in widgets:
             widget.blockSignals(False)
+        if self.problems:  # the curve of an invalid section means nothing: keep the last valid one
+            self.preview.setText("Fix the settings marked in red to see the curve's effect.")
+            return
         self.editor.set_fade(fade)
         self.preview.setText(self._preview_text())
+
+    def _check(self) -> None:
+        """The loader's rules on the edited section, each problem beside its field; Save only when none."""
+        points = [list(p) for p in self.fade.points]  # as save() writes them (the editor may hand tuples)
+        edited = dataclasses.replace(self.config, fade=dataclasses.replace(self.fade, points=points))
+        self.problems = {key: reason for key, reason in check_config(edited).items() if key.startswith("fade.")}
+        for key, label in self.problem_labels.items():
+            label.setText(self.problems.get(f"fade.{key}", ""))
+        self.save_button.setEnabled(self.project_dir is not None and not self.problems)
 
     def _preview_text(self) -> str:
         per_step, steps = self.rl.prompts_per_step, self.rl.max_steps

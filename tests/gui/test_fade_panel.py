@@ -124,3 +124,38 @@ def test_preview_and_route_count_fade(panel, project):
     panel.save()
     fade = load_config(project).fade
     assert (fade.schedule, fade.start, fade.k_show, fade.k_show_min) == ("constant", 0.5, 4, 1)
+
+
+def _loader_says(panel, fade) -> str:
+    """What loading a realm.toml holding ``fade`` would report (one line, without the file name)."""
+    import dataclasses
+
+    from engine.config import config_from_dict
+    from engine.errors import UserError
+
+    raw = dataclasses.replace(load_config(panel.project_dir), fade=fade).to_dict()
+    with pytest.raises(UserError) as refused:
+        config_from_dict(raw)
+    return str(refused.value).split(": ", 2)[2]
+
+
+def test_every_edit_is_checked_like_the_loader_and_the_problem_shows_beside_its_field(panel):
+    import dataclasses
+
+    choose_custom(panel, [[0.0, 1.0], [0.5, 0.5], [0.5, 0.0]])  # two points at the same progress
+    expected = _loader_says(panel, panel.fade)
+    assert expected == "progress values must strictly increase"
+    assert panel.problems == {"fade.points": expected}
+    assert panel.problem_labels["points"].text() == expected
+    assert not panel.save_button.isEnabled(), "an invalid section must not be saved"
+    assert all(not label.text() for key, label in panel.problem_labels.items() if key != "points")
+
+    choose_custom(panel, [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    assert panel.problems == {} and panel.problem_labels["points"].text() == ""
+    assert panel.save_button.isEnabled()
+
+    panel._show(dataclasses.replace(panel.fade, schedule="linear", start=1.5))  # a value no spin box offers
+    assert panel.problem_labels["start"].text() == _loader_says(panel, panel.fade) == "must be in [0.0, 1.0], got 1.5"
+    row = panel.problem_labels["start"].parentWidget()
+    assert panel.params["start"].parentWidget() is row, "the message sits beside the field it is about"
+    assert not panel.save_button.isEnabled()
