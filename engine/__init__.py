@@ -1,8 +1,10 @@
 """ReaLM Studio's headless engine.
 
-Modules at this level (``config``, ``events``, ``runs``, ``project``, ``errors``, ``fsutil``)
-import neither torch nor Qt: the GUI reads the project folder through them. Everything that
-needs torch lives under ``engine.stages`` and is imported lazily by the CLI.
+The lower layers (``errors``, ``fsutil``, ``config``, ``events``, ``runs``, ``project``, the pure
+``method`` package and ``data.problems``) import neither torch nor Qt: the GUI reads the project
+folder through them. What needs torch lives in ``engine.hf`` (models, generation) and
+``engine.stages`` (training, evaluation, export), imported lazily by the CLI. The layers and
+their contracts: docs/LAYERS.md.
 """
 
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """Answer verifiers: find the final answer in a model's free text and compare it with the gold one.
 
 Every route, reward and evaluation in ReaLM rests on these labels, so they follow one rule set
-(METHOD.md §2) for all answer types:
+(docs/METHOD.md §3) for all answer types:
 
 1. The final answer is the LAST explicit marker in the text: an ``Answer: …`` /
    ``Final answer: …`` / ``The answer is …`` line (or a ``## Final Answer`` heading with the
