@@ -74,41 +74,29 @@ def open_project(path: str | Path) -> tuple[Path, Config]:
 # ----------------------------------------------------------------------------- inside a project
 
 
-def problems_path(project: str | Path) -> Path:
-    return Path(project) / PROBLEMS_FILE
+def _path_in_project(relative: str | Path, name: str, doc: str):
+    """``fn(project) -> project / relative``: one small function per place in the layout."""
+    def path(project: str | Path) -> Path:
+        return Path(project) / relative
+
+    path.__name__ = path.__qualname__ = name
+    path.__doc__ = doc
+    return path
 
 
-def rejects_path(project: str | Path) -> Path:
-    return Path(project) / REJECTS_FILE
-
-
-def routes_path(project: str | Path) -> Path:
-    return Path(project) / ROUTES_FILE
-
-
-def partial_routes_path(project: str | Path) -> Path:
-    return Path(project) / PARTIAL_ROUTES_FILE
-
-
-def runs_dir(project: str | Path) -> Path:
-    return Path(project) / RUNS_DIR
+problems_path = _path_in_project(PROBLEMS_FILE, "problems_path", "The canonical problem table.")
+rejects_path = _path_in_project(REJECTS_FILE, "rejects_path", "Rows the last import refused (--skip-bad).")
+routes_path = _path_in_project(ROUTES_FILE, "routes_path", "The route table.")
+partial_routes_path = _path_in_project(PARTIAL_ROUTES_FILE, "partial_routes_path", "The route sampler's journal.")
+runs_dir = _path_in_project(RUNS_DIR, "runs_dir", "The folder of every run.")
+base_eval_dir = _path_in_project(BASE_EVAL_DIR, "base_eval_dir", "The base model's evaluation.")
+exports_dir = _path_in_project(EXPORTS_DIR, "exports_dir", "Where exports go by default.")
+logs_dir = _path_in_project(LOGS_DIR, "logs_dir", "Tracebacks of internal errors.")
 
 
 def run_folder(project: str | Path, name: str) -> RunFolder:
     """One run's folder (its stage results, checkpoints, eval, log: see ``RunFolder``)."""
     return RunFolder(Path(project), name)
-
-
-def base_eval_dir(project: str | Path) -> Path:
-    return Path(project) / BASE_EVAL_DIR
-
-
-def exports_dir(project: str | Path) -> Path:
-    return Path(project) / EXPORTS_DIR
-
-
-def logs_dir(project: str | Path) -> Path:
-    return Path(project) / LOGS_DIR
 
 
 # ----------------------------------------------------------------------------- the user's cache
