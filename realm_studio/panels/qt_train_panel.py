@@ -242,14 +242,18 @@ class QtTrainPanel(QtPanel):
 
     def _start_detached(self, args: list[str], name: str, new_run: bool = False) -> None:
         self.starting = self.engine.start_detached(args)
-        self.starting.sig_started.connect(lambda _pid: self._on_engine_started(name, new_run))
+        project = self.project_dir
+        self.starting.sig_started.connect(lambda _pid: self._on_engine_started(project, name, new_run))
         self.starting.sig_failed.connect(self._on_engine_refused)
         self.error_label.setText("")
         self.run_label.setText(f"Starting {name} …")
         self._update_buttons("")
 
-    def _on_engine_started(self, name: str, new_run: bool) -> None:
+    def _on_engine_started(self, project: Path, name: str, new_run: bool) -> None:
         self.starting = None
+        if project != self.project_dir:  # another project was opened meanwhile: its run goes on unwatched
+            self._update_buttons(self.watcher.state if self.watcher is not None else "")
+            return
         self.attach(name)
         if new_run:
             self.sig_changed.emit()
