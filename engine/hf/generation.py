@@ -10,6 +10,7 @@ ramble to ``max_new_tokens`` — on a CPU that is most of the evaluation's time.
 from __future__ import annotations
 
 from ..method.markers import COMPLETE_ANSWER_LINE as ANSWER_LINE  # the answer line every reader takes
+from .sampling import fast_cpu_sampling
 
 TAIL_TOKENS = 48  # an answer line fits in this many tokens
 
@@ -57,7 +58,7 @@ def generate_texts(model, tokenizer, prompts: list[str], *, max_new_tokens: int,
         kwargs.update(temperature=temperature, top_p=1.0, top_k=0)
     else:
         kwargs.update(temperature=None, top_p=None, top_k=None)
-    with torch.no_grad():
+    with torch.no_grad(), fast_cpu_sampling():
         out = model.generate(**enc, **kwargs)
     new_tokens = out[:, enc["input_ids"].shape[1]:]
     texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)

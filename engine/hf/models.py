@@ -118,22 +118,45 @@ def pick_dtype(model_cfg: ModelSection, device: str):
         return getattr(torch, model_cfg.dtype)
     if device == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    return torch.bfloat16 if cpu_has_bf16() else torch.float32
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX). There, bf16 weights make a
+    Gemma 3 270M training step about 2x and greedy generation about 3x faster than fp32
+    (bench/cpu_speed.py); elsewhere bf16 is emulated and slower, so fp32 stays."""
+    import torch
+
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def training_dtype(model_cfg: ModelSection, device: str):
-    """Weights' dtype while training: fp32 master weights for full fine-tuning on a GPU.
+    """Weights' dtype while training: fp32 master weights for full fine-tuning, else ``pick_dtype``.
 
-    The GPU computes in bf16 either way (the trainers' bf16 autocast). Full fine-tuning keeps
+    A GPU, or a CPU with native bf16, computes in bf16 either way (the trainers' bf16 autocast,
+    see ``autocast_bf16``). Full fine-tuning keeps
     fp32 weights because bf16 keeps about 3 significant digits: an AdamW step at RL learning
     rates (1e-6 to 1e-5 against weights near 1e-2) is rounded away. LoRA trains fp32 adapters,
     so its frozen base can stay bf16 and take half the memory.
     """
     import torch
 
-    if model_cfg.dtype == "auto" and device == "cuda" and not model_cfg.lora:
+    if model_cfg.dtype == "auto" and not model_cfg.lora:
         return torch.float32
     return pick_dtype(model_cfg, device)
+
+
+def autocast_bf16(model_cfg: ModelSection, device: str) -> bool:
+    """Whether the trainer computes under bf16 autocast: with ``dtype = auto`` or ``bfloat16`` on a
+    GPU that supports it, and on a bf16-capable CPU when fully fine-tuning (its fp32 master
+    weights then compute in bf16, as LoRA's bf16 base does without autocast)."""
+    import torch
+
+    if model_cfg.dtype not in ("auto", "bfloat16"):
+        return False
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return not model_cfg.lora and cpu_has_bf16()
 
 
 def load_tokenizer(model_cfg: ModelSection, path: str):

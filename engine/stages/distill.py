@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..method.prompts import student_user_text
 from ..hf.models import render_prompt
 from .context import RunContext
-from .training import prepare_model, run_trainer, save_final, trainer_args
+from .training import prepare_model, run_trainer, save_final, score_labelled_tokens_only, trainer_args
 
 
 def distill_examples(problems, routes, *, guided_only: bool, per_problem: int, seed: int) -> list[dict]:
@@ -76,6 +76,7 @@ def run_distill(ctx: RunContext) -> None:
     callback = RunCallback(ctx, "distill")
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=peft_config, callbacks=[callback])
+    score_labelled_tokens_only(trainer, device, outputs=("log_probs", "entropy", "is_top1"))
     run_trainer(ctx, "distill", trainer)
     if callback.stopped:
         return

@@ -9,6 +9,8 @@ pyproject.toml and a test checks they still exist with the signatures we overrid
 
 from __future__ import annotations
 
+import contextlib
+
 from ..errors import UserError
 from ..events import LOG, ROLLOUT_PLAN, WARNING
 from ..method.mrpv import MRPVPlanner
@@ -17,7 +19,8 @@ from ..hf.models import render_prompt
 from .context import RunCallback, RunContext
 from .rollout_engine import (cache_length, compiler_error, compiles_rollouts, disable_compiled_generation,
                              enable_compiled_generation, rollout_engine_args)
-from .training import prepare_model, run_trainer, save_final, trainer_args
+from ..hf.sampling import fast_cpu_sampling
+from .training import prepare_model, run_trainer, save_final, score_labelled_tokens_only, trainer_args
 
 from trl import GRPOTrainer
 
@@ -48,6 +51,11 @@ class MRPVTrainer(GRPOTrainer):
             self.events.emit(kind, **fields)
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        # On a CPU, torch.multinomial over a 262k-token vocabulary costs more than the decode step itself
+        with fast_cpu_sampling() if self.accelerator.device.type == "cpu" else contextlib.nullcontext():
+            return self._generate_rollouts(prompt_ids, *args, **kwargs)
+
+    def _generate_rollouts(self, prompt_ids, *args, **kwargs):
         if not self.compiled_rollouts:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
         import torch
@@ -172,6 +180,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
                           processing_class=tokenizer, peft_config=peft_config, callbacks=[RunCallback(ctx, "rl")],
                           planner=planner, events=ctx.events, samples_per_step=cfg.rl.samples_per_step,
                           rollout_engine=cfg.rl.rollout_engine)
+    score_labelled_tokens_only(trainer, device, temperature=cfg.rl.temperature, outputs=("log_probs", "entropy"))
     callback = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunCallback))
     try:
         run_trainer(ctx, "rl", trainer)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import UserError
-from ..hf.models import load_model, load_tokenizer, pick_device, resolve_model, training_dtype
+from ..hf.models import autocast_bf16, load_model, load_tokenizer, pick_device, resolve_model, training_dtype
 from ..hf.trained import load_chain
 from ..runs import latest_checkpoint, mark_complete, trained_chain
 from .context import RunContext
@@ -32,17 +32,14 @@ def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):
 
 def trainer_args(ctx: RunContext, stage: str, device: str, *, save_steps: int) -> dict:
     """Keyword arguments common to SFTConfig and GRPOConfig."""
-    import torch
-
     cfg: Config = ctx.cfg
     on_gpu = device == "cuda"
-    bf16 = on_gpu and cfg.model.dtype in ("auto", "bfloat16") and torch.cuda.is_bf16_supported()
     return dict(
         output_dir=str(ctx.checkpoint_dir(stage)),
         seed=cfg.project.seed,
         data_seed=cfg.project.seed,
         use_cpu=not on_gpu,
-        bf16=bf16,
+        bf16=autocast_bf16(cfg.model, device),
         fp16=False,
         logging_steps=1,
         save_strategy="steps",
@@ -55,6 +52,19 @@ def trainer_args(ctx: RunContext, stage: str, device: str, *, save_steps: int) -
         lr_scheduler_type="linear",
         warmup_steps=0,
     )
+
+
+def score_labelled_tokens_only(trainer, device: str, *, temperature: float = 1.0, outputs: tuple[str, ...]) -> None:
+    """On a CPU, give the trainer's model the compact LM head (``hf/lm_head.py``): TRL's CPU
+    fallback scores every position through fp32 copies of the output layer."""
+    if device != "cpu":
+        return
+    from peft import PeftModel
+
+    from ..hf.lm_head import install_compact_lm_head
+
+    model = trainer.model.get_base_model() if isinstance(trainer.model, PeftModel) else trainer.model
+    install_compact_lm_head(model, temperature=temperature, outputs=outputs)
 
 
 def save_final(ctx: RunContext, stage: str, trainer) -> Path:

@@ -71,16 +71,30 @@ def test_local_model_folders_are_checked_before_loading(tmp_path, tiny_model_dir
         load_model(ModelSection(name=str(odd), device="cpu"), resolve_model(str(odd)))
 
 
-@pytest.mark.parametrize("settings, device, expected", [
-    ({"lora": False}, "cuda", "float32"),  # full fine-tuning: fp32 master weights, bf16 autocast computes
-    ({"lora": False, "dtype": "bfloat16"}, "cuda", "bfloat16"),  # the user's explicit choice wins
-    ({"lora": False}, "cpu", "float32"),
-    ({"lora": True}, "cpu", "float32"),
+@pytest.mark.parametrize("settings, device, cpu_bf16, weights, autocast", [
+    ({"lora": False}, "cuda", True, "float32", True),  # full fine-tuning: fp32 master weights, bf16 autocast computes
+    ({"lora": False, "dtype": "bfloat16"}, "cuda", True, "bfloat16", True),  # the user's explicit choice wins
+    ({"lora": True}, "cuda", True, "bfloat16", True),  # LoRA: a bf16 frozen base, fp32 adapters
+    ({"lora": False}, "cpu", True, "float32", True),  # a bf16 CPU computes full fine-tuning under autocast
+    ({"lora": True}, "cpu", True, "bfloat16", False),  # ... and holds LoRA's frozen base in bf16
+    ({"lora": True}, "cpu", False, "float32", False),  # a CPU without native bf16 stays in fp32
+    ({"lora": False}, "cpu", False, "float32", False),
+    ({"lora": True, "dtype": "float32"}, "cpu", True, "float32", False),
 ])
-def test_training_keeps_fp32_master_weights_for_full_fine_tuning(settings, device, expected):
+def test_training_dtype_and_autocast_follow_the_device(settings, device, cpu_bf16, weights, autocast, monkeypatch):
     import torch
 
-    from engine.hf.models import training_dtype
+    from engine.hf import models
 
-    assert training_dtype(ModelSection(**settings), device) == getattr(torch, expected)
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: cpu_bf16)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert models.training_dtype(ModelSection(**settings), device) == getattr(torch, weights)
+    assert models.autocast_bf16(ModelSection(**settings), device) is autocast
 
+
+def test_this_cpu_kind_computes_bf16_natively():
+    """The machines CI runs on (AMD EPYC with AVX512-BF16) take the bf16 path, so the suite tests it."""
+    from engine.hf.models import cpu_has_bf16
+
+    flags = open("/proc/cpuinfo").read()
+    assert cpu_has_bf16() is (" avx512_bf16" in flags or " amx_bf16" in flags)
