@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import ANSWER_TYPES, IMPORT_FORMATS, RECIPES
+from .config import ANSWER_TYPES, EVAL_SPLITS, IMPORT_FORMATS, RECIPES
 from .errors import UserError
 from .textfmt import EVAL_HEADER, duration, eval_row, table
 from .events import (CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW, INIT_DONE, LOG,
@@ -163,7 +163,8 @@ def cmd_train(args, rep: Reporter) -> int:
 
     offset = _log_size(project, run)
     state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
-                  launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config)
+                  launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config,
+                  origin=args.origin, on_warning=lambda line: rep.info(f"warning: {line}"))
     return _run_ended(project, run, state, offset, rep)
 
 
@@ -226,8 +227,13 @@ def cmd_eval(args, rep: Reporter) -> int:
     from .stages.evaluate import evaluate
 
     project, _ = open_project(args.dir)
-    summary = evaluate(project, run=None if args.base else args.run,
-                       progress=lambda done, total, eta: rep.progress("eval", done, total, eta))
+    if args.like and not args.base:
+        raise UserError("eval --like RUN goes with --base: it evaluates the base model with RUN's settings")
+    overrides = [*(args.set or []), *([f"eval.max_problems={args.max_problems}"] if args.max_problems is not None else []),
+                 *([f"eval.split={args.split}"] if args.split else [])]
+    summary = evaluate(project, run=None if args.base else args.run, overrides=overrides, like=args.like,
+                       progress=lambda done, total, eta: rep.progress("eval", done, total, eta),
+                       on_warning=lambda line: rep.info(f"warning: {line}"))
     rep.event(EVAL_DONE, **summary)
     if not rep.as_json:
         print(table([eval_row(summary)], EVAL_HEADER))
@@ -319,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--recipe", required=True, choices=RECIPES)
             sp.add_argument("--run", help="run name (default: <recipe>-<date>-<time>)")
             sp.add_argument("--max-steps", type=int, help="RL steps (shortcut for --set rl.max_steps=N)")
+            sp.add_argument("--from", dest="origin", metavar="RUN:STAGE",
+                            help="start from another run's finished stage (e.g. base:distill): this run trains only "
+                                 "the recipe's later stages, so variants branch from the same model")
             sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. rl.beta=0.02")
             sp.add_argument("--launcher", default="python", choices=("python", "accelerate"))
             sp.add_argument("--num-processes", type=int, default=1)
@@ -337,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     who = sp.add_mutually_exclusive_group(required=True)
     who.add_argument("--run")
     who.add_argument("--base", action="store_true", help="evaluate the untrained base model")
+    sp.add_argument("--like", metavar="RUN", help="with --base: use exactly RUN's settings (model, problems, budget), "
+                    "so the two evaluations compare problem by problem")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an eval.* key or fade.k_show, "
+                    "e.g. eval.max_new_tokens=300")
+    sp.add_argument("--max-problems", type=int, help="evaluate at most N problems (shortcut for --set eval.max_problems=N)")
+    sp.add_argument("--split", choices=EVAL_SPLITS, help="which problems: test (default), train or all")
 
     sp = verb("export", "export a run's model (merged safetensors, or the adapter)", cmd_export)
     sp.add_argument("dir")

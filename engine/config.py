@@ -44,6 +44,8 @@ RECIPE_STAGES = {  # recipe -> the stages it runs, in order (docs/METHOD.md §5)
     "positives-only": ("rl",),        # MRPV that shows only positive routes
 }
 RECIPES = tuple(RECIPE_STAGES)
+STAGES = ("distill", "rl")  # every stage, in the order a chain applies them (`train --from RUN:STAGE`)
+EVAL_SPLITS = ("test", "train", "all")
 
 
 def _f(default, help: str, *, choices=None, lo=None, hi=None, lo_open=False):
@@ -95,7 +97,8 @@ class RoutesSection:
     source: str = _f("", "model:<id-or-path> | endpoint:<url> | file:<routes.jsonl>.")
     k: int = _f(8, "Routes sampled per problem.", lo=1, hi=256)
     temperature: float = _f(0.8, "Sampling temperature for routes.", lo=0.0)
-    max_new_tokens: int = _f(256, "Longest route, in tokens.", lo=1)
+    max_new_tokens: int = _f(0, "Longest route, in tokens (0: from the data: 1.5 x the 99th percentile of the project's "
+                                "stored routes, 512 when it has none).", lo=0)
     guided: bool = _f(False, "Put the rules in the route prompt (teacher-guided routes).")
     batch_size: int = _f(8, "Prompts per generation batch for model sources.", lo=1)
 
@@ -136,7 +139,8 @@ class RLSection:
     max_steps: int = _f(200, "Optimizer steps.", lo=1)
     num_generations: int = _f(8, "Completions per prompt (the GRPO group).", lo=2)
     prompts_per_step: int = _f(2, "Distinct prompts per step (batch = prompts x generations).", lo=1)
-    max_completion_length: int = _f(256, "Longest completion, in tokens.", lo=1)
+    max_completion_length: int = _f(0, "Longest completion, in tokens (0: from the data: the 99th percentile of the "
+                                       "project's routes plus a verdict line per candidate shown).", lo=0)
     temperature: float = _f(1.0, "Sampling temperature of rollouts.", lo=0.0, lo_open=True)
     beta: float = _f(0.0, "KL coefficient (0: no reference model).", lo=0.0)
     candidate_mix: str = _f("contrastive", "Candidates shown: >=1 positive and >=1 negative, or positives only.",
@@ -157,9 +161,19 @@ class RLSection:
 
 @dataclass
 class EvalSection:
-    max_new_tokens: int = _f(256, "Longest answer, in tokens.", lo=1)
-    batch_size: int = _f(8, "Prompts per generation batch.", lo=1)
-    max_problems: int = _f(0, "Evaluate at most this many held-out problems (0: all).", lo=0)
+    max_new_tokens: int = _f(0, "Longest answer, in tokens (0: from the data: the 99th percentile of the project's "
+                                "routes plus a verdict line per candidate shown).", lo=0)
+    batch_size: int = _f(16, "Prompts per generation batch.", lo=1)
+    split: str = _f("test", "Problems to evaluate: the held-out split (test), the training split, or all.",
+                    choices=EVAL_SPLITS)
+    max_problems: int = _f(0, "Evaluate at most this many problems of the split (0: all).", lo=0)
+    max_problems_with_routes: int = _f(0, "Of those, answer at most this many again with candidate routes shown "
+                                          "(0: all; the with-routes prompts are long, so a CPU run may cap them).", lo=0)
+    every_steps: int = _f(0, "During training, evaluate a fixed held-out subset every N optimizer steps and at the end "
+                             "of each stage (0: off): the held-out learning curve.", lo=0)
+    curve_problems: int = _f(20, "Problems in that subset (the first N of the split, with and without routes).", lo=1)
+    keep_best: bool = _f(False, "Keep the checkpoint with the best held-out accuracy (without routes) as the stage's "
+                                "result, instead of the last one (needs every_steps > 0).")
 
 
 @dataclass
@@ -235,6 +249,8 @@ def _cross_checks(cfg: Config) -> list[str]:
             problems.append("fade.points: progress and p must each be in [0, 1]")
         elif any(b <= a for a, b in zip(xs, xs[1:])):
             problems.append("fade.points: progress values must strictly increase")
+    if cfg.eval.keep_best and not cfg.eval.every_steps:
+        problems.append("eval.keep_best: needs eval.every_steps > 0 (the held-out curve picks the best checkpoint)")
     if cfg.fade.k_show_min > cfg.fade.k_show:
         problems.append(f"fade.k_show_min: must be <= fade.k_show ({cfg.fade.k_show}), got {cfg.fade.k_show_min}")
     if cfg.data.answer_type == "python" and not cfg.data.python_verifier:

