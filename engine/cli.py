@@ -276,8 +276,9 @@ def cmd_runs(args, rep: Reporter) -> int:
 def cmd_demo(args, rep: Reporter) -> int:
     from .demo.run import run_demo
 
-    run_demo(Path(args.dir) if args.dir else None, quick=args.quick, reporter=rep)
-    return 0
+    result = run_demo(Path(args.dir) if args.dir else None, size="quick" if args.quick else args.size,
+                      domain=args.domain, reporter=rep)
+    return 0 if "after" in result else 1
 
 
 # ----------------------------------------------------------------------------- parser
@@ -364,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = verb("demo", "create the demo project, train, evaluate and print a before/after table", cmd_demo)
     sp.add_argument("--dir", help="where to create the demo project (default: ./realm-demo)")
-    sp.add_argument("--quick", action="store_true", help="a short run (minutes on a laptop CPU)")
+    sp.add_argument("--size", choices=("quick", "medium", "full"), default="full",
+                    help="quick: ~15 min on a 2-core CPU; medium: ~90 min on a 2-core CPU; full: wants a GPU")
+    sp.add_argument("--quick", action="store_true", help="the same as --size quick")
+    sp.add_argument("--domain", choices=("parcels", "benefits"), default="parcels",
+                    help="parcels: Northwind Parcel fees (numbers); benefits: Harbor City housing benefit (multiple choice)")
     return p
 
 

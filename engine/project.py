@@ -34,6 +34,8 @@ SUBDIRS = ("data", "routes", RUNS_DIR, "eval", EXPORTS_DIR, LOGS_DIR)
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 """The bundled demo's problems, routes and rulebook (shipped beside ``engine/``)."""
+BENEFITS_DIR = Path(__file__).resolve().parents[1] / "assets" / "benefits"
+"""The second bundled domain (Harbor City housing benefit, multiple choice)."""
 
 
 def init_project(path: str | Path, *, name: str | None = None, model: str | None = None,

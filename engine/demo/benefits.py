@@ -35,7 +35,7 @@ from ..data.problems import Problem
 from ..errors import UserError
 from ..fsutil import atomic_write_text
 
-BENEFITS_DIR = Path(__file__).resolve().parents[2] / "assets" / "benefits"
+from ..project import BENEFITS_DIR  # noqa: E402,F401  (where the shipped files live)
 """The shipped problems, routes and rulebook of this domain (beside ``engine/``, like the demo's)."""
 
 PROGRAM = "Harbor City housing benefit"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from ..errors import UserError
+from ..events import WARNING
 from ..method.prompts import student_user_text
 from ..hf.models import render_prompt
 from .context import RunContext
@@ -43,6 +44,21 @@ def distill_rows(examples: list[dict], tokenizer, prompt_format: str) -> list[di
             for ex in examples]
 
 
+def check_lengths(ctx: RunContext, rows: list[dict], tokenizer) -> None:
+    """Refuse a ``distill.max_length`` that no example fits, warn about one that cuts some: a cut
+    route loses its ``Answer:`` line, so the student never learns to finish (TRL truncates silently)."""
+    lengths = [len(tokenizer(row["prompt"] + row["completion"])["input_ids"]) for row in rows]
+    limit = ctx.cfg.distill.max_length
+    cut = sum(n > limit for n in lengths)
+    fix = f"set distill.max_length to at least {max(lengths)}"
+    if cut == len(rows):
+        raise UserError(f"distill.max_length = {limit} tokens is shorter than every example "
+                        f"(prompt and route: {min(lengths)} to {max(lengths)} tokens): {fix}")
+    if cut:
+        ctx.events.emit(WARNING, message=f"distill.max_length = {limit} tokens cuts {cut} of {len(rows)} examples "
+                                         f"before their end (the longest is {max(lengths)} tokens): {fix}")
+
+
 def run_distill(ctx: RunContext) -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -61,6 +77,7 @@ def run_distill(ctx: RunContext) -> None:
                         hint="generate routes first with `realm-engine routes`")
     model, tokenizer, peft_config, device = prepare_model(ctx, stages_before=())
     rows = distill_rows(examples, tokenizer, cfg.model.prompt_format)
+    check_lengths(ctx, rows, tokenizer)
     ctx.events.log(f"distill: {len(rows)} examples from {len({ex['problem'].id for ex in examples})} problems")
     args = SFTConfig(
         **trainer_args(ctx, "distill", device, save_steps=cfg.distill.save_steps),
