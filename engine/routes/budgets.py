@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
+from ..errors import UserError
 from ..method.budgets import apply_budgets
 from .store import read_routes
 
@@ -31,3 +32,15 @@ def data_budgets(project: Path, cfg: Config, tokenizer=None) -> tuple[Config, li
 
         tokenizer = load_tokenizer(cfg.model, resolve_model(cfg.model.name))
     return apply_budgets(cfg, route_token_lengths(project, tokenizer))
+
+
+def with_route_budget(project: Path, cfg: Config) -> Config:
+    """``cfg`` with ``routes.max_new_tokens`` of 0 set from the project's routes. Sampling from an
+    endpoint may run where the project's model is not on disk: its routes are then not counted
+    and the default for a project without routes applies."""
+    if cfg.routes.max_new_tokens:
+        return cfg
+    try:
+        return data_budgets(project, cfg)[0]
+    except UserError:
+        return apply_budgets(cfg, [])[0]

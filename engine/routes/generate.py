@@ -24,6 +24,7 @@ from ..data.problems import Problem, read_problems
 from ..errors import UserError
 from ..method.prompts import route_user_text
 from ..project import problems_path
+from .budgets import with_route_budget
 from .sources import open_source, parse_source, read_route_file, resolve_file
 from .store import (Route, RouteSummary, append_partial, merge_routes, read_partial, read_routes, route_id,
                     summarize)
@@ -58,7 +59,7 @@ def generate_routes(project_dir, source: str, *, k: int | None = None, temperatu
         if kind == "file":
             return _import_file(project_dir, source, resolve_file(project_dir, target), problems, label, progress)
         rules = _rules_lookup(project_dir, cfg) if guided else (lambda problem: None)
-        sampling = _Sampling(cfg, kind, target, k, temperature, rules)
+        sampling = _Sampling(with_route_budget(project_dir, cfg), kind, target, k, temperature, rules)
         _sample_missing(project_dir, source, problems, sampling, label, progress, should_stop)
     merged = merge_routes(project_dir)
     summary = summarize(problems, [r for r in merged if r.source == source])

@@ -115,3 +115,24 @@ def test_guided_prompts_show_the_project_rulebook_before_the_problems_rules(proj
     assert with_rules.index("Numbers are integers.") < with_rules.index("Add the two numbers.")
     assert "Numbers are integers." in without_rules and "Add the two numbers." not in without_rules
     assert all(r.guided for r in read_routes(project))
+
+
+def test_a_route_budget_of_zero_is_measured_on_the_projects_routes(tmp_path, tiny_model_dir, monkeypatch):
+    """``routes.max_new_tokens = 0`` (the default) samples with room for the longest stored routes."""
+    from stage_testkit import make_project as make_stage_project
+
+    from engine.hf.models import load_tokenizer
+    from engine.method.budgets import needed_budgets
+    from engine.routes.budgets import route_token_lengths
+
+    project = make_stage_project(tmp_path / "proj", tiny_model_dir, n=4, settings={"routes.max_new_tokens": 0})
+    budgets = []
+    real = generation.generate_texts
+    monkeypatch.setattr(generation, "generate_texts",
+                        lambda *a, **kw: budgets.append(kw["max_new_tokens"]) or real(*a, **{**kw, "max_new_tokens": 4}))
+    cfg = load_config(project)
+    lengths = route_token_lengths(project, load_tokenizer(cfg.model, tiny_model_dir))
+
+    generate_routes(project, f"model:{tiny_model_dir}", k=1)
+
+    assert budgets and set(budgets) == {needed_budgets(lengths, cfg.fade.k_show)["route"]}
