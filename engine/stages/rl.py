@@ -23,6 +23,24 @@ from ..hf.sampling import fast_cpu_sampling
 from .training import prepare_model, run_trainer, save_final, score_labelled_tokens_only, trainer_args
 
 from trl import GRPOTrainer
+from trl.trainer.utils import RepeatSampler
+
+
+class EpochSeededSampler(RepeatSampler):
+    """TRL's prompt sampler draws every epoch's order from one generator that advances per epoch.
+    A run resumed in a later epoch skips the earlier epochs without drawing them, so it would
+    replay the first epoch's order. Seeded by (seed, epoch), the order no longer depends on
+    the epochs this process happened to draw."""
+
+    epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:  # called by the Trainer (through accelerate) every epoch
+        self.epoch = epoch
+
+    def __iter__(self):
+        if self.shuffle:
+            self.generator.manual_seed((self.seed or 0) + self.epoch)
+        return super().__iter__()
 
 
 class MRPVTrainer(GRPOTrainer):
@@ -45,6 +63,11 @@ class MRPVTrainer(GRPOTrainer):
             why = f" (the model is sharded by {sharded_by}: auto compiles only unsharded models)" if (
                 sharded_by and rollout_engine == "auto") else ""
             self._say(LOG, level="info", message=f"rollouts: eager generation{why}")
+
+    def _get_train_sampler(self, dataset=None):
+        trl = super()._get_train_sampler(dataset)
+        return EpochSeededSampler(trl.data_source, trl.mini_repeat_count, trl.batch_size, trl.repeat_count,
+                                  shuffle=trl.shuffle, seed=trl.seed)
 
     def _say(self, kind: str, **fields) -> None:
         if self.events is not None and self.accelerator.is_main_process:

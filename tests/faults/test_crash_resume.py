@@ -56,6 +56,8 @@ def kill_train_at(project, recipe: str, name: str, event: str, match: dict) -> R
 KILLS = [
     pytest.param("realm-zero", "checkpoint", {"stage": "rl"}, id="rl-after-first-checkpoint"),
     pytest.param("realm-zero", "rollout_plan", {"step": 3}, id="rl-mid-step"),
+    # 6 training problems, 2 a step: checkpoint-4 lies in the second epoch, whose order must not replay the first's
+    pytest.param("realm-zero", "checkpoint", {"stage": "rl", "step": 4}, id="rl-checkpoint-in-second-epoch"),
     pytest.param("realm-r1", "checkpoint", {"stage": "distill"}, id="distill-after-first-checkpoint", marks=pytest.mark.slow),
     pytest.param("realm-r1", "rollout_plan", {"step": 0}, id="rl-first-step-after-distill", marks=pytest.mark.slow),
 ]
