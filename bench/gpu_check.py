@@ -143,8 +143,10 @@ def build_model(folder: Path, shape: dict) -> int:
 
 
 def make_bench_project(folder: Path, model_dir: Path, shape: dict) -> Path:
-    """A project of addition problems with long positive routes (so SFT rows fill ``sft_length``)."""
+    """A project of addition problems with long routes: each SFT row fills most of ``sft_length``
+    and none is longer (the distill stage refuses a max_length that cuts every row)."""
     from stage_testkit import make_project
+    from transformers import AutoTokenizer
 
     settings = {"model.device": "auto", "model.lora": False, "rl.num_generations": shape["generations"],
                 "rl.prompts_per_step": shape["prompts"], "rl.max_completion_length": shape["completion"],
@@ -155,9 +157,18 @@ def make_bench_project(folder: Path, model_dir: Path, shape: dict) -> Path:
     project = make_project(folder, model_dir, n=64 * shape["prompts"], settings=settings)
     routes_file = folder / "routes.jsonl"  # re-imported from the same file: the long routes replace the short
     rows = [json.loads(line) for line in routes_file.read_text().splitlines()]
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    line_tokens = max(len(tokenizer(f"Step 100: recheck {row['text'].splitlines()[0]}\n")["input_ids"]) for row in rows)
+    from engine.config import load_config
+    from engine.stages.distill import distill_rows
+
+    bare = distill_rows([{"problem": p, "text": "Answer: 1000"} for p in _train_problems(project)], tokenizer,
+                        load_config(project).model.prompt_format)
+    prompt_tokens = max(len(tokenizer(row["prompt"] + row["completion"])["input_ids"]) for row in bare)
+    lines = max(1, int(0.95 * shape["sft_length"] - prompt_tokens) // line_tokens)
     with routes_file.open("w") as out:
         for row in rows:
-            body = "\n".join(f"Step {k}: recheck {row['text'].splitlines()[0]}" for k in range(1, 400))
+            body = "\n".join(f"Step {k}: recheck {row['text'].splitlines()[0]}" for k in range(1, lines + 1))
             out.write(json.dumps({**row, "text": body + "\n" + row["text"]}) + "\n")
     from engine.routes.generate import generate_routes
 
