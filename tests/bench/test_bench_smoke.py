@@ -158,3 +158,17 @@ def test_gpu_check_runs_every_section_side_by_side_on_a_tiny_shape(tmp_path):
     for section in ("sft_plain", "sft_ours"):
         assert positive(results[section]["tok_s"]) and positive(results[section]["mfu"])
     assert results["sft_plain"]["tokens_per_step"] == results["sft_ours"]["tokens_per_step"], "the same rows"
+
+
+def test_cpu_speed_measures_every_configuration_and_checks_the_loss(tiny_model_dir, tmp_path):
+    from bench import cpu_speed
+
+    result = cpu_speed.measure(steps=3, rl_steps=1, eval_problems=2, model=str(tiny_model_dir), folder=tmp_path)
+    assert set(result) == set(cpu_speed.VARIANTS)
+    for figures in result.values():
+        assert positive(figures["distill_tokens_per_s"]) and positive(figures["rl_step_s"])
+        assert positive(figures["eval_problems_per_s"]) and len(figures["losses"]) == 3
+    check = cpu_speed.loss_check(result)
+    assert math.isfinite(check["max_relative_difference"]) and check["step_noise"] >= 0
+    names = [row.metric for row in cpu_speed.rows(result)]
+    assert "distill_tokens_per_s: default / before" in names and any(n.startswith("loss:") for n in names)
