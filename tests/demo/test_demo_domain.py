@@ -122,11 +122,25 @@ def test_each_conditional_rule_fires_in_at_least_15_percent_of_problems(shipped)
         assert fired[rule] <= 0.85 * len(problems), (rule, fired)  # and it is not always on either
 
 
+def test_corrupted_step_is_the_first_line_that_differs_from_the_positive_in_the_same_wording(shipped):
+    _, routes = shipped
+    positives = {(r["problem_id"], r["kind"]): r["text"].splitlines()[:-1] for r in routes
+                 if r["kind"] in POSITIVE_KINDS}
+    for route in (r for r in routes if r["kind"] in NEGATIVE_KINDS):
+        steps = route["text"].splitlines()[:-1]
+        right = positives[(route["problem_id"], "gold" if steps[0].startswith("Step 1:") else "paraphrase")]
+        first = next((i for i, (a, b) in enumerate(zip(steps, right), 1) if a != b),
+                     min(len(steps), len(right)) + 1)  # a skipped last step: where it should have been
+        assert route["corrupted_step"] == first, route
+        assert steps[:first - 1] == right[:first - 1]
+
+
 def test_each_problem_has_two_positive_and_three_distinct_negative_routes(shipped):
     problems, routes = shipped
     by_problem = {p["id"]: [] for p in problems}  # test problems too: eval "with routes" shows them
     for route in routes:
-        assert list(route) == ["problem_id", "text", "kind"]
+        assert list(route) == ["problem_id", "text", "kind", "corrupted_step"]
+        assert (route["corrupted_step"] is None) == (route["kind"] in POSITIVE_KINDS), route
         by_problem[route["problem_id"]].append(route)  # KeyError: a route for an unknown problem
     for pid, own in by_problem.items():
         kinds = Counter(r["kind"] for r in own)
