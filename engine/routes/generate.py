@@ -120,7 +120,9 @@ def _import_file(project_dir: Path, source: str, path: Path, problems: list[Prob
     for row in rows:
         problem = by_id[row.problem_id]
         index = per_problem[problem.id] = per_problem.get(problem.id, -1) + 1
-        routes.append(_route(problem, row.text, index, source, row.temperature, row.guided, created, label))
+        route = _route(problem, row.text, index, source, row.temperature, row.guided, created, label)
+        route.meta = row.meta
+        routes.append(route)
     merge_routes(project_dir, routes, replace_source=source)
     summary = summarize(problems, routes)
     summary.remaining = len(problems) - summary.problems

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
@@ -34,6 +34,7 @@ class Route:
     temperature: float | None  # None when unknown (imported files)
     guided: bool  # rules were in the prompt
     created: int  # unix seconds
+    meta: dict = field(default_factory=dict)  # what a routes file said besides the text (a generator's kind, …)
 
 
 @dataclass
@@ -89,8 +90,18 @@ def _schema():
             ("temperature", pa.float64()),
             ("guided", pa.bool_()),
             ("created", pa.int64()),
+            ("meta", pa.string()),  # JSON object; absent from tables written before it existed
         ]
     )
+
+
+def decode_meta(text: str | None) -> dict:
+    """A stored ``meta`` cell as a dict (a missing or unreadable one is empty)."""
+    try:
+        meta = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def read_routes(project_dir: str | Path) -> list[Route]:
@@ -105,14 +116,15 @@ def read_routes(project_dir: str | Path) -> list[Route]:
         rows = pq.read_table(path).to_pylist()
     except (OSError, pa.ArrowInvalid) as err:
         raise UserError(f"{path}: unreadable ({err})", hint="delete it and generate the routes again") from None
-    names = set(Route.__dataclass_fields__)
-    return [Route(**{k: v for k, v in row.items() if k in names}) for row in rows]
+    names = set(Route.__dataclass_fields__) - {"meta"}
+    return [Route(**{k: v for k, v in row.items() if k in names}, meta=decode_meta(row.get("meta"))) for row in rows]
 
 
 def write_routes(project_dir: str | Path, routes: list[Route]) -> None:
     import pyarrow as pa
 
-    table = pa.Table.from_pylist([asdict(r) for r in routes], schema=_schema())
+    rows = [{**asdict(r), "meta": json.dumps(r.meta, ensure_ascii=False) if r.meta else None} for r in routes]
+    table = pa.Table.from_pylist(rows, schema=_schema())
     atomic_write_parquet(routes_path(project_dir), table)
 
 
