@@ -17,6 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..data.problems import decode_meta
 from ..errors import UserError
 from ..fsutil import append_line, atomic_write_parquet
 from ..project import PARTIAL_ROUTES_FILE as PARTIAL_FILE  # noqa: F401  (the names tests and tools import)
@@ -93,15 +94,6 @@ def _schema():
             ("meta", pa.string()),  # JSON object; absent from tables written before it existed
         ]
     )
-
-
-def decode_meta(text: str | None) -> dict:
-    """A stored ``meta`` cell as a dict (a missing or unreadable one is empty)."""
-    try:
-        meta = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def read_routes(project_dir: str | Path) -> list[Route]:

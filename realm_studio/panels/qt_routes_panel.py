@@ -40,11 +40,12 @@ class QtRoutesPanel(QtPanel):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._build_generate_box())
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._build_problem_list())
-        splitter.addWidget(self.diff)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False, handleWidth=8)
+        self.splitter.addWidget(self._build_problem_list())
+        self.splitter.addWidget(self.diff)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([420, 840])  # drag the handle to widen the problem list
+        layout.addWidget(self.splitter, 1)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class QtRoutesPanel(QtPanel):
         problem = self.proxy.mapToSource(current).row()
         positives = [store.route(r) for r in store.route_rows(problem, "positive")]
         negatives = [store.route(r) for r in store.route_rows(problem, "negative")]
-        self.diff.set_routes(positives, negatives)
+        self.diff.set_routes(positives, negatives, self.model.question(problem))
 
     # -- generation ------------------------------------------------------------------------
 
