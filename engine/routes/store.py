@@ -17,11 +17,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..data import history
 from ..data.problems import decode_meta
 from ..errors import UserError
 from ..fsutil import append_line, atomic_write_parquet
 from ..project import PARTIAL_ROUTES_FILE as PARTIAL_FILE  # noqa: F401  (the names tests and tools import)
-from ..project import ROUTES_FILE, partial_routes_path, routes_path  # noqa: F401
+from ..project import ROUTES_FILE, partial_routes_path, routes_history_dir, routes_path  # noqa: F401
 
 
 @dataclass
@@ -157,13 +158,24 @@ def merge_routes(project_dir: str | Path, new_routes: list[Route] = (), *, repla
     """Fold the journal and ``new_routes`` into routes.parquet; return the whole table.
 
     ``replace_source`` first drops every stored route of that source (a file imported again
-    replaces its earlier import). Routes of other sources are kept. The journal is removed
+    replaces its earlier import); the table as it was is then kept in ``routes/history/``
+    (``undo_routes`` puts it back). Routes of other sources are kept. The journal is removed
     only after the table is safely written.
     """
     project_dir = Path(project_dir)
-    stored = [r for r in read_routes(project_dir) if r.source != replace_source]
+    everything = read_routes(project_dir)
+    stored = [r for r in everything if r.source != replace_source]
+    if len(stored) < len(everything):
+        history.keep(routes_path(project_dir), routes_history_dir(project_dir))
     by_id = {r.id: r for r in [*stored, *read_partial(project_dir), *new_routes]}
     merged = list(by_id.values())
     write_routes(project_dir, merged)
     partial_routes_path(project_dir).unlink(missing_ok=True)
     return merged
+
+
+def undo_routes(project_dir: str | Path) -> tuple[int, int]:
+    """Put back the route table a routes import replaced; return (routes before, after)."""
+    before = len(read_routes(project_dir))
+    history.undo(routes_path(project_dir), routes_history_dir(project_dir))
+    return before, len(read_routes(project_dir))
