@@ -57,6 +57,7 @@ class EngineJob(QObject):
         super().__init__(parent)
         self.args = [str(a) for a in args]
         self.error_line = ""  # last stderr line: the engine's one-line user error
+        self.stderr_lines: list[str] = []  # all of stderr: an error that spans lines is shown whole
         self.exit_code: int | None = None
         self._stdout = b""
         self._process = QProcess(self)
@@ -118,6 +119,7 @@ class EngineJob(QObject):
         for line in text.splitlines():
             if line.strip():
                 self.error_line = line.strip()
+                self.stderr_lines.append(line.rstrip())
                 self.sig_output.emit(line.rstrip())
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:

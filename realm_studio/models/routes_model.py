@@ -99,6 +99,17 @@ class RouteStore:
                      label=cells["label"] or "unparsed", meta=decode_meta(meta))
 
 
+def routes_of_source(project_dir: Path, source: str) -> int:
+    """How many stored routes came from ``source`` (a file imported again replaces them)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = routes_path(project_dir)
+    if not path.exists():
+        return 0
+    return int(pc.sum(pc.equal(pq.read_table(path, columns=["source"]).column("source"), source)).as_py() or 0)
+
+
 class ProblemRoutesModel(QAbstractTableModel):
     """One row per problem that has routes: id, question, route counts, contrastive flag."""
 

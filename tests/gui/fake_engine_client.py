@@ -15,6 +15,7 @@ class FakeJob(QObject):
         super().__init__(parent)
         self.args = list(args)
         self.error_line = ""
+        self.stderr_lines: list[str] = []
         self.running = True
         self.terminated = False
 
@@ -29,7 +30,8 @@ class FakeJob(QObject):
 
     def finish(self, code: int = 0, error_line: str = ""):
         self.running = False
-        self.error_line = error_line
+        self.error_line = error_line.splitlines()[-1] if error_line else ""
+        self.stderr_lines = error_line.splitlines()
         self.sig_finished.emit(code)
 
 

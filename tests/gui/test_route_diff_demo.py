@@ -83,3 +83,20 @@ def test_the_problem_list_can_be_widened_with_the_splitter(panel):
     panel.splitter.moveSplitter(before + 300, 1)  # what dragging the handle does (tests/gui/x_scenario.py drags it)
     assert panel.splitter.sizes()[0] > before + 200
     assert not panel.splitter.childrenCollapsible()
+
+
+def test_importing_the_same_routes_file_again_asks_replace_or_add(qtbot, demo_project):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel = QtRoutesPanel(FakeEngineClient())
+    qtbot.addWidget(panel)
+    panel.set_project(demo_project)
+    panel.show()
+    panel.source_kind.setCurrentText("file")
+    panel.source_value.setText(str(DEMO_DIR / "routes.jsonl"))
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    dialog = next(d for d in panel.findChildren(QMessageBox) if d.isVisible())
+    assert "has 1500 routes imported from this file before" in dialog.text()
+    assert panel.engine.jobs == []  # nothing runs before the user answers
+    qtbot.mouseClick(next(b for b in dialog.buttons() if b.text() == "Add"), Qt.MouseButton.LeftButton)
+    assert panel.engine.jobs[-1].args[-1] == "--append"
