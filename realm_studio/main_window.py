@@ -19,6 +19,7 @@ from engine.errors import UserError
 
 from .engine_client import EngineClient, command_line
 from .first_start import DemoSetup, QtFirstStartBanner, demo_locations, existing_demo
+from .models.run_state import is_live
 from .panels import QtPanel
 from .panels.qt_data_panel import QtDataPanel
 from .panels.qt_eval_panel import QtEvalPanel
@@ -93,6 +94,8 @@ class QtMainWindow(QMainWindow):
             panel.sig_changed.connect(lambda key=key: self._on_panel_changed(key))
             self.stack.addWidget(panel)
         self.panels["runs"].sig_attach.connect(self._on_attach_run)
+        self.panels["runs"].sig_resume.connect(self._on_resume_run)
+        self.panels["train"].sig_run_state.connect(self._on_run_state)
         self.banner = QLabel(wordWrap=True, styleSheet="color: #d1242f; padding: 4px")
         self.banner.hide()
         self.first_start = QtFirstStartBanner()
@@ -107,10 +110,12 @@ class QtMainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.project_label = QLabel("No project")
-        self.engine_label = QLabel(f"engine: {self.engine.state}")
+        self.engine_label = QLabel()
+        self.run_state = ("", "")  # (run, state) the Train page follows
         self.statusBar().addWidget(self.project_label, 1)
         self.statusBar().addPermanentWidget(self.engine_label)
-        self.engine.sig_state.connect(lambda state: self.engine_label.setText(f"engine: {state}"))
+        self.engine.sig_state.connect(lambda _state: self._show_engine_state())
+        self._show_engine_state()
         self._build_menus()
         self._restore()
 
@@ -170,6 +175,8 @@ class QtMainWindow(QMainWindow):
         self.show_error("")
         self.first_start.hide()
         self.project_dir = project_dir
+        self.run_state = ("", "")
+        self._show_engine_state()
         self.setWindowTitle(f"{cfg.project.name} — ReaLM Studio")
         self.project_label.setText(str(project_dir))
         for panel in self.panels.values():
@@ -234,6 +241,23 @@ class QtMainWindow(QMainWindow):
     def _on_attach_run(self, run_name: str) -> None:
         self.panels["train"].attach(run_name)
         self.show_step("train")
+
+    def _on_resume_run(self, run_name: str) -> None:
+        self.show_step("train")
+        self.panels["train"].resume_run(run_name)
+
+    def _on_run_state(self, run_name: str, state: str) -> None:
+        """The followed run changed state: the status bar and the Runs list say so at once."""
+        self.run_state = (run_name, state)
+        self._show_engine_state()
+        self.panels["runs"].refresh()
+
+    def _show_engine_state(self) -> None:
+        """"engine: idle" only when no job runs and the followed run is not live."""
+        run, state = self.run_state
+        training = f"training {run} ({state})" if run and is_live(state) else ""
+        jobs = "" if self.engine.state == "idle" else self.engine.state
+        self.engine_label.setText("engine: " + (" · ".join(p for p in (training, jobs) if p) or "idle"))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         """Save the layout and stop our own jobs; detached training runs keep going."""
