@@ -40,10 +40,10 @@ def state_text(state: str) -> str:
 
 def launch_state(run: RunFolder, pid: int) -> tuple[str, bool | None]:
     """(state to show, outcome) for a run the GUI started engine ``pid`` for. The outcome is None
-    while the engine loads, True once it took the run over (its pid is in status.json), False
-    when it is gone without doing so: it refused (``launch_error`` says why)."""
+    while the engine loads, True once it took the run over (its pid in status.json, past
+    "queued"), False when it is gone without doing so: it refused (``launch_error`` says why)."""
     status = run.read_status()
-    if status.get("pid") == pid:
+    if status.get("pid") == pid and status["state"] != "queued":
         return shown_state(status["state"]), True
     if pid_alive(pid):
         return STARTING, None

@@ -178,6 +178,15 @@ class QtDataPanel(QtPanel):
     # -- project ---------------------------------------------------------------------------
 
     def set_project(self, project_dir: Path | None) -> None:
+        if project_dir is None or Path(project_dir) != self.project_dir:  # another project: a fresh wizard
+            self.file_edit.blockSignals(True)
+            self.file_edit.clear()
+            self.file_edit.blockSignals(False)
+            self.preview_model.set_records([])
+            self.refused.clear()
+            self.detected.setText("")
+            self.error.setText("")
+            self.counts = {}
         super().set_project(project_dir)
         self.import_button.setEnabled(False)
         if project_dir is not None:

@@ -135,6 +135,15 @@ class QtRoutesPanel(QtPanel):
     # -- project ---------------------------------------------------------------------------
 
     def set_project(self, project_dir: Path | None) -> None:
+        if project_dir is None or Path(project_dir) != self.project_dir:  # another project: nothing carries over
+            for widget in (self.contrastive_only, self.has_positives, self.search):
+                widget.blockSignals(True)
+            self.contrastive_only.setChecked(False)
+            self.has_positives.setChecked(False)
+            self.search.clear()
+            for widget in (self.contrastive_only, self.has_positives, self.search):
+                widget.blockSignals(False)
+            self.error.setText("")
         super().set_project(project_dir)
         self.generate_button.setEnabled(project_dir is not None and self.job is None)
         if project_dir is not None:

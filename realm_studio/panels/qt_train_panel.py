@@ -66,6 +66,7 @@ class QtTrainPanel(QtPanel):
         self.starting: DetachedStart | None = None  # an engine being started for a run (train or resume)
         self.signal = LearningSignal()
         self._last_error = ""
+        self._last_progress: dict = {}
         self._build()
 
     # -- layout -------------------------------------------------------------------------
@@ -242,6 +243,7 @@ class QtTrainPanel(QtPanel):
             self.watcher = None
         self.run_name = None
         self._last_error = ""
+        self._last_progress = {}
         self.signal.clear()
         self.metrics.clear()
         self.samples.clear()
@@ -275,7 +277,14 @@ class QtTrainPanel(QtPanel):
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(min(step, max(total, 1)))
         self.progress.setFormat(f"{event.get('stage', '')} %v / %m")
-        if not is_live(self.state):  # a finished run's history: no time is left
+        self._last_progress = event
+        self._show_eta()
+
+    def _show_eta(self) -> None:
+        """The time left, while an engine works on the run (a paused or finished run has none)."""
+        event = self._last_progress
+        if not is_live(self.state) or not event:
+            self.eta_label.setText("")
             return
         text = f"ETA {format_duration(event.get('eta_s'))}"
         if event.get("throughput"):
@@ -284,8 +293,7 @@ class QtTrainPanel(QtPanel):
 
     def _on_state(self, state: str) -> None:
         self.run_label.setText(f"Run: {self.run_name} — {state_text(state)}")
-        if not is_live(state):
-            self.eta_label.setText("")
+        self._show_eta()
         failed = state == "failed"
         self.failure_banner.setVisible(failed)
         if failed:

@@ -14,6 +14,8 @@ moving average of what is drawn, never of the data) and a log scale are set from
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
@@ -71,8 +73,9 @@ class StepAxis(pg.AxisItem):
     """An x axis of training steps: ticks at whole steps only."""
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph names)
-        return [(spacing, [v for v in values if float(v).is_integer()])
-                for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1 or values]
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1, list(range(math.ceil(minVal), math.floor(maxVal) + 1)))]  # zoomed in past one step
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         return [str(int(v)) for v in values]
