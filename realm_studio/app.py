@@ -20,7 +20,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", type=Path, help="open this project folder")
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG and exit")
     parser.add_argument("--panel", metavar="NAME",
-                        help="show this step: data, routes, fade, train, evaluate, export or runs")
+                        help="show this step: data, routes, fade, train, evaluate, export, runs or settings")
     return parser.parse_args(argv)
 
 

@@ -25,8 +25,10 @@ from .panels.qt_data_panel import QtDataPanel
 from .panels.qt_eval_panel import QtEvalPanel
 from .panels.qt_export_panel import QtExportPanel
 from .panels.qt_fade_panel import QtFadePanel
+from .panels.qt_new_project_dialog import QtNewProjectDialog
 from .panels.qt_routes_panel import QtRoutesPanel
 from .panels.qt_runs_panel import QtRunsPanel
+from .panels.qt_settings_panel import QtSettingsPanel
 from .panels.qt_train_panel import QtTrainPanel
 
 # (key, panel class, label); the first six form the workflow.
@@ -38,6 +40,7 @@ STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
     ("evaluate", QtEvalPanel, "Evaluate"),
     ("export", QtExportPanel, "Export"),
     ("runs", QtRunsPanel, "Runs"),
+    ("settings", QtSettingsPanel, "Settings"),
 )
 WORKFLOW_LENGTH = 6
 MAX_RECENT = 8
@@ -58,7 +61,7 @@ class QtWorkflowBar(QWidget):
     def add_step(self, key: str, label: str, arrow: bool) -> QToolButton:
         if arrow:
             self._layout.addWidget(QLabel("→"))
-        elif self.buttons:  # a side page (Runs): set apart from the chain
+        elif len(self.buttons) == WORKFLOW_LENGTH:  # the side pages (Runs, Settings): set apart from the chain
             self._layout.addStretch(1)
         button = self.buttons[key] = QToolButton(checkable=True, autoRaise=True)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -186,9 +189,9 @@ class QtMainWindow(QMainWindow):
         self._fill_recent_menu()
         return True
 
-    def create_project(self, project_dir: Path) -> None:
-        """Run ``init`` and open the new project when the engine is done."""
-        args = ["init", str(project_dir)]
+    def create_project(self, project_dir: Path, options: list[str] = ()) -> None:
+        """Run ``init`` (``options``: --model, --answer-type) and open the new project when it is done."""
+        args = ["init", str(project_dir), *options]
         self.statusBar().showMessage(command_line(args), 10000)
         job = self.engine.run(args)
         job.sig_finished.connect(lambda code: self.open_project(project_dir) if code == 0
@@ -211,10 +214,15 @@ class QtMainWindow(QMainWindow):
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
+    def new_project_dialog(self) -> QtNewProjectDialog:
+        """File › New project: asks folder, model and answer type, then runs ``init``."""
+        dialog = QtNewProjectDialog(self)
+        dialog.accepted.connect(lambda: self.create_project(Path(dialog.folder.text().strip()), dialog.init_args()[2:]))
+        dialog.open()
+        return dialog
+
     def _on_new_project(self) -> None:
-        folder, _filter = QFileDialog.getSaveFileName(self, "New project folder")
-        if folder:
-            self.create_project(Path(folder))
+        self.new_project_dialog()
 
     def _on_open_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open project folder")

@@ -36,9 +36,16 @@ class FakeJob(QObject):
 
 
 class FakeEngineClient(QObject):
+    sig_state = Signal(str)
+    state = "idle"
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.jobs: list[FakeJob] = []
+
+    def terminate_all(self, grace_ms: int = 3000):
+        for job in self.jobs:
+            job.terminate(grace_ms)
 
     def run(self, args):
         job = FakeJob(args, self)

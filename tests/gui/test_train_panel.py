@@ -31,7 +31,8 @@ def write_run(project, name="r1"):
 @pytest.mark.parametrize("key, text, error", [
     ("rl.max_steps", "0", "rl.max_steps: must be >= 1"),
     ("rl.max_steps", "ten", "rl.max_steps: must be an integer"),
-    ("rl.learning_rate", "-1", "rl.learning_rate: must be > 0.0"),
+    ("rl.learning_rate", "-1", "rl.learning_rate: must be in (0.0, 1.0]"),
+    ("rl.learning_rate", "1e9", "rl.learning_rate: must be in (0.0, 1.0]"),
     ("rl.num_generations", "1", "rl.num_generations: must be >= 2"),
 ])
 def test_bad_setting_shows_one_line_and_blocks_start(panel, key, text, error):
