@@ -95,6 +95,7 @@ class QtMainWindow(QMainWindow):
             button.clicked.connect(lambda _on=False, key=key: self.show_step(key))
             panel.sig_status.connect(lambda text, key=key: self.workflow.set_state(key, text))
             panel.sig_changed.connect(lambda key=key: self._on_panel_changed(key))
+            panel.set_project(None)  # its empty state: what to do first
             self.stack.addWidget(panel)
         self.panels["runs"].sig_attach.connect(self._on_attach_run)
         self.panels["runs"].sig_resume.connect(self._on_resume_run)

@@ -21,7 +21,7 @@ from engine import events as ev
 from engine.config import load_config
 from engine.data.history import kept_at, snapshots
 from engine.errors import UserError
-from engine.project import ROUTES_FILE, routes_history_dir
+from engine.project import ROUTES_FILE, problems_path, routes_history_dir
 
 from ..engine_client import EngineClient, EngineJob, command_line
 from ..models.routes_model import ProblemFilterProxy, ProblemRoutesModel, RouteStore, routes_of_source
@@ -183,6 +183,18 @@ class QtRoutesPanel(QtPanel):
                                  f"({contrastive} contrastive)")
         elif self.project_dir is not None:
             self.sig_status.emit("no routes yet")
+        self.diff.summary.setText(self.empty_text(store))
+
+    def empty_text(self, store: RouteStore | None) -> str:
+        """What to do next when there is nothing to browse ("" when there is)."""
+        if self.project_dir is None:
+            return "Create or open a project first (File › New project… or File › Open project…)."
+        if not problems_path(self.project_dir).exists():
+            return "Import data first: the Data page imports problems; routes are made for them."
+        if store is None:
+            return ("No routes yet: pick a source above and press Generate (a routes.jsonl file imports in "
+                    "seconds; a model samples k routes per problem).")
+        return self.diff.summary.text()
 
     def _apply_filters(self) -> None:
         self.proxy.set_filters(self.contrastive_only.isChecked(), self.has_positives.isChecked(), self.search.text())

@@ -51,13 +51,13 @@ class QtAccuracyChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        colours = plot_colours(self.palette())
+
+    def set_summaries(self, base: dict, run: dict) -> None:
+        colours = plot_colours(self.palette())  # the palette of now: light or dark
         self.plot.setBackground(colours.background)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setTextPen(colours.foreground)
             self.plot.getAxis(axis).setPen(colours.foreground)
-
-    def set_summaries(self, base: dict, run: dict) -> None:
         self.plot.clear()
         self.legend.clear()
         self.bars = {}
@@ -79,4 +79,4 @@ class QtAccuracyChart(QWidget):
             self.legend.addItem(bars, side)
             self.plot.addItem(pg.ErrorBarItem(x=np.array(xs), y=np.array(heights), top=np.array(highs),
                                               bottom=np.array(lows), beam=WIDTH / 3,
-                                              pen=pg.mkPen(plot_colours(self.palette()).foreground, width=1.5)))
+                                              pen=pg.mkPen(colours.foreground, width=1.5)))

@@ -105,10 +105,6 @@ class QtLiveMetrics(QWidget):
         for plot in self.plots.values():
             plot.redraw()
 
-    def apply_palette(self) -> None:
-        for plot in self.plots.values():
-            plot.apply_palette()
-
     # -- toolbar ------------------------------------------------------------------------
 
     def _on_smoothing(self, percent: int) -> None:

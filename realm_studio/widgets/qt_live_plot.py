@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .qt_theme import plot_colours
@@ -124,6 +124,11 @@ class QtLivePlot(QWidget):
             axis.setTextPen(colours.foreground)
         self.plot_item.setTitle(self.title, color=colours.foreground)
         self.legend.setLabelTextColor(colours.foreground)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched light / dark
+            self.apply_palette()
 
     # -- data ---------------------------------------------------------------------------
 

@@ -238,7 +238,7 @@ def test_evaluate_and_export_panels_show_the_engine_results(qtbot, trained_proje
     assert dialog.result_label.text().startswith(f"Verified: {tmp_path / 'exported'}"), dialog.result_label.text()
     assert (tmp_path / "exported" / "config.json").exists()
     dialog.reject()
-    assert export.exports_label.text() == "Nothing exported yet"  # exported outside the project folder
+    assert export.exports_label.text().startswith("Nothing exported yet")  # exported outside the project folder
 
 
 def problems_only_project(folder: Path, model_dir: Path) -> Path:
