@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .xcb_check import missing_xcb_message, uses_xcb
+
 SCREENSHOT_SIZE = (1400, 900)
 SETTLE_MS = 600
 
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.screenshot:  # no window on screen, and no display needed
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if uses_xcb():
+        missing = missing_xcb_message()
+        if missing:  # Qt's own abort would blame the wrong library
+            print(f"realm-studio: {missing}", file=sys.stderr)
+            return 2
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
