@@ -225,10 +225,17 @@ class QtMainWindow(QMainWindow):
     def _on_new_project(self) -> None:
         self.new_project_dialog()
 
+    def open_project_dialog(self) -> QFileDialog:
+        """File › Open project: a folder chooser that never blocks the window (no nested event loop)."""
+        dialog = QFileDialog(self, "Open project folder", str(self.project_dir.parent if self.project_dir else ""))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+        dialog.fileSelected.connect(lambda folder: self.open_project(Path(folder)))
+        dialog.open()
+        return dialog
+
     def _on_open_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
-        if folder:
-            self.open_project(Path(folder))
+        self.open_project_dialog()
 
     # -- steps --------------------------------------------------------------------------
 

@@ -103,6 +103,7 @@ class QtEvalPanel(QtPanel):
         top.addWidget(self.eval_run_button)
         top.addWidget(self.eval_base_button)
         self.summary = self._table(("metric", "base", "run", "Δ"))
+        self.summary.setMaximumHeight(240)
         self.chart = QtAccuracyChart()
         results = QHBoxLayout()
         results.addWidget(self.summary, 1)
@@ -124,6 +125,7 @@ class QtEvalPanel(QtPanel):
         split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         split.addWidget(self.ledger_table)
         split.addWidget(self.completions)
+        split.setSizes([320, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.progress)
@@ -134,7 +136,7 @@ class QtEvalPanel(QtPanel):
 
     @staticmethod
     def _table(columns) -> QTableWidget:
-        table = QTableWidget(0, len(columns), maximumHeight=10_000)
+        table = QTableWidget(0, len(columns))
         table.setHorizontalHeaderLabels(list(columns))
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().setVisible(False)

@@ -52,7 +52,7 @@ class QtExportPanel(QtPanel):
         elif not self.run_combo.count():
             self.exports_label.setText("Nothing to export yet: a run must finish a stage first (Train page).")
         else:
-            self.exports_label.setText("Nothing exported yet: pick a run and press Export….")
+            self.exports_label.setText("Nothing exported yet: pick a run, then press Export…")
         self.export_button.setEnabled(self.run_combo.count() > 0)
         self.sig_status.emit(f"{len(exports)} exported" if exports else "")
 

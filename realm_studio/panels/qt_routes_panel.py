@@ -117,7 +117,10 @@ class QtRoutesPanel(QtPanel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column, width in ((0, 120), (2, 36), (3, 36), (4, 36), (5, 84)):  # fixed: sizing to contents is O(rows)
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the question takes what is left
         self.table.selectionModel().currentRowChanged.connect(self._on_problem_selected)
         self.shown = QLabel()
         filters = QHBoxLayout()

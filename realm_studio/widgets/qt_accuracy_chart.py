@@ -48,6 +48,7 @@ class QtAccuracyChart(QWidget):
         self.plot.getAxis("bottom").setTicks([[(i, label) for i, (_b, _k, label) in enumerate(MEASURES)]])
         self.legend = self.plot.addLegend(offset=(-5, 5))
         self.setMinimumSize(300, 180)
+        self.setMaximumHeight(240)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -74,9 +75,8 @@ class QtAccuracyChart(QWidget):
                 highs.append(value[2] - value[0])
             if not xs:
                 continue
-            bars = pg.BarGraphItem(x=xs, height=heights, width=WIDTH * 0.9, brush=pg.mkBrush(*colour), name=side)
-            self.plot.addItem(bars)
-            self.legend.addItem(bars, side)
+            self.plot.addItem(pg.BarGraphItem(x=xs, height=heights, width=WIDTH * 0.9, brush=pg.mkBrush(*colour),
+                                              name=side))  # named: the legend lists it
             self.plot.addItem(pg.ErrorBarItem(x=np.array(xs), y=np.array(heights), top=np.array(highs),
                                               bottom=np.array(lows), beam=WIDTH / 3,
                                               pen=pg.mkPen(colours.foreground, width=1.5)))

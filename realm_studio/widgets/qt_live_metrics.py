@@ -24,13 +24,13 @@ from .qt_live_plot import QtLivePlot
 # (plot title, y axis label with its unit, rules): a rule is an exact name, or a prefix ending in "/".
 GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("Loss", "loss", ("loss",)),
-    ("Reward (total and per function)", "reward (0–1 per function)", ("reward", "rewards/")),
-    ("Reward spread", "std · share of groups", ("reward_std", "frac_reward_zero_std")),
+    ("Reward (total and per function)", "reward", ("reward", "rewards/")),
+    ("Reward spread", "std, share", ("reward_std", "frac_reward_zero_std")),
     ("Completion length", "tokens", ("completions/mean_length", "completions/min_length", "completions/max_length")),
     ("KL / entropy", "nats", ("kl", "entropy")),
-    ("Fade: p vs hinted fraction", "probability · share", ("fade/",)),
+    ("Fade: p vs hinted fraction", "probability", ("fade/",)),
     ("Learning rate", "learning rate", ("learning_rate",)),
-    ("Throughput / gradient", "tokens/s · grad norm", ("tokens_per_s", "grad_norm")),
+    ("Throughput / gradient", "tokens/s, norm", ("tokens_per_s", "grad_norm")),
 ]
 COLUMNS = 2
 

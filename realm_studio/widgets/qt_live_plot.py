@@ -97,8 +97,9 @@ class QtLivePlot(QWidget):
         self.plot_item = self.graphics.addPlot(row=0, col=0, title=title, axisItems={"bottom": StepAxis("bottom")})
         self.plot_item.setLabel("bottom", x_label)
         self.plot_item.setLabel("left", y_label)
+        self.plot_item.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" beside a label reads as a unit
         self.plot_item.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = pg.LegendItem(colCount=3)  # its own row of the layout: below the plot area
+        self.legend = pg.LegendItem(colCount=2)  # its own row of the layout: below the plot area
         self.graphics.addItem(self.legend, row=1, col=0)
         self.hover = QLabel(" ", styleSheet="font-size: 11px")
         self.hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -75,6 +75,10 @@ class QtRouteDiff(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self.table.resizeRowsToContents()
+
     def set_routes(self, positives: list[Route], negatives: list[Route], question: str = "") -> None:
         """Show one problem's routes: the first negative, against the positive worded most like it."""
         self.question.setText(f"<b>Question:</b> {html.escape(question)}" if question else "")
@@ -122,6 +126,7 @@ class QtRouteDiff(QWidget):
                 self.table.setItem(row, side, self._cell(steps[side], index, side, answers[side],
                                                          row == self.divergence_row, differs and both))
         self.summary.setText(self._summary_text(positive, negative, len(steps[1])))
+        self.table.resizeRowsToContents()  # whole steps, wrapped at the columns' widths of now
         if self.divergence_row is not None:
             self.table.scrollToItem(self.table.item(self.divergence_row, 0))
 
