@@ -19,7 +19,7 @@ from engine.data.importers import import_problems  # noqa: E402
 from engine.project import DEMO_DIR, init_project  # noqa: E402
 
 SETTINGS = {
-    "model.device": "cpu", "distill.max_steps": 6, "distill.batch_size": 2, "distill.max_length": 192,
+    "model.device": "cpu", "distill.max_steps": 6, "distill.batch_size": 2, "distill.max_length": 512,
     "distill.save_steps": 2, "rl.max_steps": 30, "rl.num_generations": 2, "rl.prompts_per_step": 2,
     "rl.max_completion_length": 16, "rl.save_steps": 2, "rl.learning_rate": 1e-3, "fade.k_show": 1,
     "eval.max_problems": 4, "eval.max_new_tokens": 16, "eval.batch_size": 4, "data.rulebook": "",
