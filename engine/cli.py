@@ -79,10 +79,7 @@ def cmd_import(args, rep: Reporter) -> int:
 
     project, cfg = open_project(args.dir)
     if args.undo:
-        before, after = undo_import(project)
-        rep.event(IMPORT_DONE, undo=True, before=before, imported=after)
-        rep.info(f"undone: the project has {after} problems again (it had {before}; they are kept in data/history/)")
-        return 0
+        return _undone(rep, IMPORT_DONE, "imported", "problems", "data/history/", *undo_import(project))
     if not args.file:
         raise UserError("import: give the FILE to import (or --undo)")
     mode = "append" if args.append else "replace"
@@ -113,6 +110,13 @@ def cmd_import(args, rep: Reporter) -> int:
     return 0
 
 
+def _undone(rep: Reporter, event: str, field: str, what: str, history: str, before: int, after: int) -> int:
+    """Report an ``--undo``: the table that came back, and where the one it replaced is kept."""
+    rep.event(event, undo=True, before=before, **{field: after})
+    rep.info(f"undone: the project has {after} {what} again (it had {before}; they are kept in {history})")
+    return 0
+
+
 def _problem_dict(p) -> dict:
     return {k: getattr(p, k) for k in ("id", "question", "answer", "answer_type", "choices", "rules", "split")}
 
@@ -124,10 +128,7 @@ def cmd_routes(args, rep: Reporter) -> int:
 
     project, _ = open_project(args.dir)
     if args.undo:
-        before, after = undo_routes(project)
-        rep.event(ROUTES_DONE, undo=True, before=before, routes=after)
-        rep.info(f"undone: the project has {after} routes again (it had {before}; they are kept in routes/history/)")
-        return 0
+        return _undone(rep, ROUTES_DONE, "routes", "routes", "routes/history/", *undo_routes(project))
     if not args.source:
         raise UserError("routes: give --source model:…, endpoint:… or file:… (or --undo)")
     stop = _stop_flag()  # SIGTERM/Ctrl-C: finish the batch, keep everything sampled, exit

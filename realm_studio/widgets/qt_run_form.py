@@ -101,12 +101,9 @@ class QtRunForm(QGroupBox):
                                     styleSheet="font-family: monospace")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.sizing_label)
-        layout.addWidget(self.use_config_button)
-        layout.addWidget(self.estimate_label)
-        layout.addWidget(QLabel("Command:"))
-        layout.addWidget(self.command_label)
+        for widget in (self.error_label, self.sizing_label, self.use_config_button, self.estimate_label,
+                       QLabel("Command:"), self.command_label):
+            layout.addWidget(widget)
         self.setMaximumWidth(440)
 
     # -- model → view -------------------------------------------------------------------

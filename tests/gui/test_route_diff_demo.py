@@ -25,14 +25,19 @@ def demo_project(tmp_path_factory):
     return folder
 
 
-@pytest.fixture
-def panel(qtbot, demo_project):
+def open_panel(qtbot, project) -> QtRoutesPanel:
+    """The Routes page on ``project``, shown (clicks reach only shown widgets)."""
     panel = QtRoutesPanel(FakeEngineClient())
     qtbot.addWidget(panel)
-    panel.set_project(demo_project)
+    panel.set_project(project)
     panel.resize(1400, 800)
     panel.show()
     return panel
+
+
+@pytest.fixture
+def panel(qtbot, demo_project):
+    return open_panel(qtbot, demo_project)
 
 
 def negatives_by_kind(panel, wanted: int = 3) -> dict[str, list[tuple[int, int]]]:
@@ -88,10 +93,7 @@ def test_the_problem_list_can_be_widened_with_the_splitter(panel):
 def test_importing_the_same_routes_file_again_asks_replace_or_add(qtbot, demo_project):
     from PySide6.QtWidgets import QMessageBox
 
-    panel = QtRoutesPanel(FakeEngineClient())
-    qtbot.addWidget(panel)
-    panel.set_project(demo_project)
-    panel.show()
+    panel = open_panel(qtbot, demo_project)
     panel.source_kind.setCurrentText("file")
     panel.source_value.setText(str(DEMO_DIR / "routes.jsonl"))
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
