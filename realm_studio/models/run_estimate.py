@@ -13,6 +13,7 @@ import statistics
 from pathlib import Path
 
 from engine.config import RECIPE_STAGES, Config, describe_fields
+from engine.errors import UserError
 from engine.events import PROGRESS, read_events
 from engine.runs import RunFolder, list_runs, read_run_config
 
@@ -81,7 +82,7 @@ def _measured(project: Path, stage: str) -> tuple[float, float, str] | None:
         if gaps:
             try:
                 _recipe, cfg = read_run_config(run)
-            except Exception:  # noqa: BLE001  (an unreadable config: try an older run)
+            except (OSError, ValueError, UserError):  # an unreadable config (TOML errors are ValueErrors): older runs
                 continue
             return statistics.median(gaps), step_work(cfg, stage), run.name
     return None
