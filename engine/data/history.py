@@ -26,11 +26,18 @@ def keep(table: Path, history: Path) -> Path | None:
     """Copy ``table`` into ``history`` (a name that sorts by time); None when there is no table."""
     if not table.exists():
         return None
-    history.mkdir(parents=True, exist_ok=True)
+    made = not history.exists()
     now = time.time_ns()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now / 1e9))
     copy = history / f"{stamp}-{now % 10**9:09d}-{table.name}"
-    atomic_write_bytes(copy, table.read_bytes())
+    try:
+        history.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(copy, table.read_bytes())
+    except (OSError, UserError) as err:  # a full disk, a read-only project: nothing is replaced then
+        if made and history.is_dir() and not any(history.iterdir()):
+            history.rmdir()
+        reason = err.strerror if isinstance(err, OSError) else str(err).rpartition("(")[2].rstrip(")")
+        raise UserError(f"{table}: cannot write its copy to {history} before replacing it ({reason})") from None
     return copy
 
 
