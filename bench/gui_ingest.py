@@ -64,7 +64,7 @@ def child(project: Path, n_events: int) -> dict:
     loss_plot = panel.metrics.plot_of("loss")
 
     def drawn() -> int:
-        return loss_plot.curve_point_count("loss") if "loss" in loss_plot.series else 0
+        return loss_plot.curve_point_count("rl: loss") if "rl: loss" in loss_plot.series else 0
 
     start = time.perf_counter()
     panel.set_project(project)

@@ -74,28 +74,46 @@ def cmd_init(args, rep: Reporter) -> int:
 
 
 def cmd_import(args, rep: Reporter) -> int:
-    from .data.importers import import_problems, parse_mapping
+    from .data.importers import import_problems, parse_mapping, undo_import
     from .project import open_project
 
     project, cfg = open_project(args.dir)
+    if args.undo:
+        return _undone(rep, IMPORT_DONE, "imported", "problems", "data/history/", *undo_import(project))
+    if not args.file:
+        raise UserError("import: give the FILE to import (or --undo)")
+    mode = "append" if args.append else "replace"
     report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
                              answer_type=args.answer_type, test_fraction=args.test_fraction,
-                             skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run)
+                             skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run, mode=mode)
     rejected = [{"file": f, "row": r, "reason": why} for f, r, why in report.rejected]
     if args.dry_run:
         rep.event(IMPORT_PREVIEW, fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
-                  rejected=rejected[:200], counts={"ok": len(report.problems), "rejected": len(rejected)})
+                  rejected=rejected[:200], counts={"ok": len(report.problems), "rejected": len(rejected),
+                                                   "existing": report.existing, "clashes": report.clashes})
         if not rep.as_json:
             print(f"{report.fmt}: {len(report.problems)} problems would be imported, {len(rejected)} refused")
             for r in rejected[:20]:
                 print(f"  {r['file']}:{r['row']}: {r['reason']}")
         return 0
     rep.event(IMPORT_DONE, imported=report.imported, train=report.train, test=report.test, rejected=rejected[:200],
-              rejects_path=str(report.rejects_path) if report.rejects_path else None)
+              rejects_path=str(report.rejects_path) if report.rejects_path else None, mode=mode,
+              existing=report.existing, kept=str(report.kept) if report.kept else None)
     if not rep.as_json:
         print(f"imported {report.imported} problems ({report.train} train, {report.test} test) from {args.file} [{report.fmt}]")
+        if report.kept:
+            how = "added to" if mode == "append" else "replaced"
+            print(f"{how} the {report.existing} problems the project had (kept in {report.kept}; "
+                  f"`realm-engine import {args.dir} --undo` puts them back)")
         if report.rejected:
             print(f"refused {len(report.rejected)} rows; see {report.rejects_path}")
+    return 0
+
+
+def _undone(rep: Reporter, event: str, field: str, what: str, history: str, before: int, after: int) -> int:
+    """Report an ``--undo``: the table that came back, and where the one it replaced is kept."""
+    rep.event(event, undo=True, before=before, **{field: after})
+    rep.info(f"undone: the project has {after} {what} again (it had {before}; they are kept in {history})")
     return 0
 
 
@@ -106,11 +124,16 @@ def _problem_dict(p) -> dict:
 def cmd_routes(args, rep: Reporter) -> int:
     from .project import open_project
     from .routes.generate import generate_routes
+    from .routes.store import undo_routes
 
     project, _ = open_project(args.dir)
+    if args.undo:
+        return _undone(rep, ROUTES_DONE, "routes", "routes", "routes/history/", *undo_routes(project))
+    if not args.source:
+        raise UserError("routes: give --source model:…, endpoint:… or file:… (or --undo)")
     stop = _stop_flag()  # SIGTERM/Ctrl-C: finish the batch, keep everything sampled, exit
     summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
-                              guided=True if args.guided else None, should_stop=stop.is_set,
+                              guided=True if args.guided else None, should_stop=stop.is_set, append=args.append,
                               progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
     fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive",
                                                "remaining")}
@@ -304,20 +327,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = verb("import", "import problems into data/problems.parquet", cmd_import)
     sp.add_argument("dir")
-    sp.add_argument("file", help="jsonl, csv, parquet, a BIG-bench task.json, an HF datasets folder or hub id")
+    sp.add_argument("file", nargs="?", help="jsonl, csv, parquet, a BIG-bench task.json, an HF datasets folder or hub id")
     sp.add_argument("--format", default="auto", choices=("auto", *IMPORT_FORMATS))
     sp.add_argument("--map", help="column mapping, e.g. question=prompt,answer=label,choices=options")
     sp.add_argument("--answer-type", choices=ANSWER_TYPES)
     sp.add_argument("--test-fraction", type=float)
     sp.add_argument("--skip-bad", action="store_true", help="import the good rows, report the bad ones")
     sp.add_argument("--dry-run", action="store_true", help="parse and report, write nothing")
+    mode = sp.add_mutually_exclusive_group()
+    mode.add_argument("--replace", action="store_true",
+                      help="the file's problems replace the project's (the default; the old table is kept in data/history/)")
+    mode.add_argument("--append", action="store_true", help="add the file's problems to the project's (new ids only)")
+    mode.add_argument("--undo", action="store_true", help="put back the problem table the last import replaced")
 
     sp = verb("routes", "sample and label reasoning routes into routes/routes.parquet", cmd_routes)
     sp.add_argument("dir")
-    sp.add_argument("--source", required=True, help="model:<hf-id-or-path> | endpoint:<url> | file:<routes.jsonl>")
+    sp.add_argument("--source", help="model:<hf-id-or-path> | endpoint:<url> | file:<routes.jsonl>")
     sp.add_argument("--k", type=int)
     sp.add_argument("--temperature", type=float)
     sp.add_argument("--guided", action="store_true", help="put the rules in the prompt (teacher-guided routes)")
+    sp.add_argument("--append", action="store_true",
+                    help="file sources: add to the routes imported from this file before, instead of replacing them")
+    sp.add_argument("--undo", action="store_true", help="put back the route table the last routes import replaced")
 
     for name, help, func in (("train", "start a training run", cmd_train), ("resume", "resume a stopped or killed run", cmd_resume)):
         sp = verb(name, help, func)

@@ -121,7 +121,7 @@ class FadeSection:
 
 @dataclass
 class DistillSection:
-    learning_rate: float = _f(2e-4, "Learning rate.", lo=0.0, lo_open=True)
+    learning_rate: float = _f(2e-4, "Learning rate.", lo=0.0, hi=1.0, lo_open=True)
     epochs: float = _f(1.0, "Passes over the positive routes.", lo=0.0, lo_open=True)
     max_steps: int = _f(-1, "Stop after this many steps (-1: run all epochs).", lo=-1)
     batch_size: int = _f(4, "Examples per device per step.", lo=1)
@@ -135,7 +135,7 @@ class DistillSection:
 
 @dataclass
 class RLSection:
-    learning_rate: float = _f(1e-5, "Learning rate.", lo=0.0, lo_open=True)
+    learning_rate: float = _f(1e-5, "Learning rate.", lo=0.0, hi=1.0, lo_open=True)
     max_steps: int = _f(200, "Optimizer steps.", lo=1)
     num_generations: int = _f(8, "Completions per prompt (the GRPO group).", lo=2)
     prompts_per_step: int = _f(2, "Distinct prompts per step (batch = prompts x generations).", lo=1)

@@ -1,6 +1,7 @@
 """The project folder: creating one, and every path in it.
 
-Layout (DESIGN.md): realm.toml, data/problems.parquet, routes/routes.parquet, runs/<run>/,
+Layout (DESIGN.md): realm.toml, data/problems.parquet (earlier versions in data/history/),
+routes/routes.parquet (and routes/history/), runs/<run>/,
 eval/base/ (the base model's evaluation), exports/<name>/, logs/ (saved tracebacks). Every
 module that needs one of these paths asks here, so the layout is written down once; what lies
 inside a run folder (config.toml, checkpoints/<stage>/, stages/<stage>/final/, eval/, …) is
@@ -23,8 +24,10 @@ from .runs import RUNS_DIR, RunFolder
 
 PROBLEMS_FILE = Path("data") / "problems.parquet"
 REJECTS_FILE = Path("data") / "rejects.jsonl"  # rows refused by an import with --skip-bad
+DATA_HISTORY_DIR = Path("data") / "history"  # problem tables an import replaced (engine.data.history)
 ROUTES_FILE = Path("routes") / "routes.parquet"
 PARTIAL_ROUTES_FILE = Path("routes") / "partial.jsonl"  # the route sampler's crash-safe journal
+ROUTES_HISTORY_DIR = Path("routes") / "history"  # route tables a routes import replaced
 BASE_EVAL_DIR = Path("eval") / "base"
 EVAL_SUMMARY = "summary.json"  # in an eval folder (the base's, or a run's ``eval_dir``)
 EVAL_LEDGER = "ledger.jsonl"  # one line per held-out problem, in the same folder
@@ -89,6 +92,8 @@ def _path_in_project(relative: str | Path, name: str, doc: str):
 problems_path = _path_in_project(PROBLEMS_FILE, "problems_path", "The canonical problem table.")
 rejects_path = _path_in_project(REJECTS_FILE, "rejects_path", "Rows the last import refused (--skip-bad).")
 routes_path = _path_in_project(ROUTES_FILE, "routes_path", "The route table.")
+data_history_dir = _path_in_project(DATA_HISTORY_DIR, "data_history_dir", "Problem tables an import replaced.")
+routes_history_dir = _path_in_project(ROUTES_HISTORY_DIR, "routes_history_dir", "Route tables an import replaced.")
 partial_routes_path = _path_in_project(PARTIAL_ROUTES_FILE, "partial_routes_path", "The route sampler's journal.")
 runs_dir = _path_in_project(RUNS_DIR, "runs_dir", "The folder of every run.")
 base_eval_dir = _path_in_project(BASE_EVAL_DIR, "base_eval_dir", "The base model's evaluation.")

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .xcb_check import missing_xcb_message, uses_xcb
+
 SCREENSHOT_SIZE = (1400, 900)
 SETTLE_MS = 600
 
@@ -20,7 +22,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", type=Path, help="open this project folder")
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG and exit")
     parser.add_argument("--panel", metavar="NAME",
-                        help="show this step: data, routes, fade, train, evaluate, export or runs")
+                        help="show this step: data, routes, fade, train, evaluate, export, runs or settings")
     return parser.parse_args(argv)
 
 
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.screenshot:  # no window on screen, and no display needed
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if uses_xcb():
+        missing = missing_xcb_message()
+        if missing:  # Qt's own abort would blame the wrong library
+            print(f"realm-studio: {missing}", file=sys.stderr)
+            return 2
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

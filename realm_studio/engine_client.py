@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
@@ -23,6 +24,7 @@ from engine.events import DETACHED, parse_line
 # Where the `engine` package lives: put on the child's PYTHONPATH so a source checkout works
 # exactly like an installed one.
 _ENGINE_ROOT = str(Path(engine.__file__).resolve().parent.parent)
+STDERR_LINES = 50  # the end of a job's stderr kept to show (its error is the last lines)
 
 
 def engine_argv(args: list[str]) -> list[str]:
@@ -57,6 +59,7 @@ class EngineJob(QObject):
         super().__init__(parent)
         self.args = [str(a) for a in args]
         self.error_line = ""  # last stderr line: the engine's one-line user error
+        self.stderr_lines: deque[str] = deque(maxlen=STDERR_LINES)  # an error that spans lines is shown whole
         self.exit_code: int | None = None
         self._stdout = b""
         self._process = QProcess(self)
@@ -118,6 +121,7 @@ class EngineJob(QObject):
         for line in text.splitlines():
             if line.strip():
                 self.error_line = line.strip()
+                self.stderr_lines.append(line.rstrip())
                 self.sig_output.emit(line.rstrip())
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:

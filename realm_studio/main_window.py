@@ -19,13 +19,16 @@ from engine.errors import UserError
 
 from .engine_client import EngineClient, command_line
 from .first_start import DemoSetup, QtFirstStartBanner, demo_locations, existing_demo
+from .models.run_state import is_live
 from .panels import QtPanel
 from .panels.qt_data_panel import QtDataPanel
 from .panels.qt_eval_panel import QtEvalPanel
 from .panels.qt_export_panel import QtExportPanel
 from .panels.qt_fade_panel import QtFadePanel
+from .panels.qt_new_project_dialog import QtNewProjectDialog
 from .panels.qt_routes_panel import QtRoutesPanel
 from .panels.qt_runs_panel import QtRunsPanel
+from .panels.qt_settings_panel import QtSettingsPanel
 from .panels.qt_train_panel import QtTrainPanel
 
 # (key, panel class, label); the first six form the workflow.
@@ -37,6 +40,7 @@ STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
     ("evaluate", QtEvalPanel, "Evaluate"),
     ("export", QtExportPanel, "Export"),
     ("runs", QtRunsPanel, "Runs"),
+    ("settings", QtSettingsPanel, "Settings"),
 )
 WORKFLOW_LENGTH = 6
 MAX_RECENT = 8
@@ -57,7 +61,7 @@ class QtWorkflowBar(QWidget):
     def add_step(self, key: str, label: str, arrow: bool) -> QToolButton:
         if arrow:
             self._layout.addWidget(QLabel("→"))
-        elif self.buttons:  # a side page (Runs): set apart from the chain
+        elif len(self.buttons) == WORKFLOW_LENGTH:  # the side pages (Runs, Settings): set apart from the chain
             self._layout.addStretch(1)
         button = self.buttons[key] = QToolButton(checkable=True, autoRaise=True)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -91,8 +95,11 @@ class QtMainWindow(QMainWindow):
             button.clicked.connect(lambda _on=False, key=key: self.show_step(key))
             panel.sig_status.connect(lambda text, key=key: self.workflow.set_state(key, text))
             panel.sig_changed.connect(lambda key=key: self._on_panel_changed(key))
+            panel.set_project(None)  # its empty state: what to do first
             self.stack.addWidget(panel)
         self.panels["runs"].sig_attach.connect(self._on_attach_run)
+        self.panels["runs"].sig_resume.connect(self._on_resume_run)
+        self.panels["train"].sig_run_state.connect(self._on_run_state)
         self.banner = QLabel(wordWrap=True, styleSheet="color: #d1242f; padding: 4px")
         self.banner.hide()
         self.first_start = QtFirstStartBanner()
@@ -107,10 +114,12 @@ class QtMainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.project_label = QLabel("No project")
-        self.engine_label = QLabel(f"engine: {self.engine.state}")
+        self.engine_label = QLabel()
+        self.run_state = ("", "")  # (run, state) the Train page follows
         self.statusBar().addWidget(self.project_label, 1)
         self.statusBar().addPermanentWidget(self.engine_label)
-        self.engine.sig_state.connect(lambda state: self.engine_label.setText(f"engine: {state}"))
+        self.engine.sig_state.connect(lambda _state: self._show_engine_state())
+        self._show_engine_state()
         self._build_menus()
         self._restore()
 
@@ -170,6 +179,8 @@ class QtMainWindow(QMainWindow):
         self.show_error("")
         self.first_start.hide()
         self.project_dir = project_dir
+        self.run_state = ("", "")
+        self._show_engine_state()
         self.setWindowTitle(f"{cfg.project.name} — ReaLM Studio")
         self.project_label.setText(str(project_dir))
         for panel in self.panels.values():
@@ -179,9 +190,9 @@ class QtMainWindow(QMainWindow):
         self._fill_recent_menu()
         return True
 
-    def create_project(self, project_dir: Path) -> None:
-        """Run ``init`` and open the new project when the engine is done."""
-        args = ["init", str(project_dir)]
+    def create_project(self, project_dir: Path, options: list[str] = ()) -> None:
+        """Run ``init`` (``options``: --model, --answer-type) and open the new project when it is done."""
+        args = ["init", str(project_dir), *options]
         self.statusBar().showMessage(command_line(args), 10000)
         job = self.engine.run(args)
         job.sig_finished.connect(lambda code: self.open_project(project_dir) if code == 0
@@ -204,15 +215,27 @@ class QtMainWindow(QMainWindow):
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
+    def new_project_dialog(self) -> QtNewProjectDialog:
+        """File › New project: asks folder, model and answer type, then runs ``init``."""
+        dialog = QtNewProjectDialog(self)
+        dialog.accepted.connect(lambda: self.create_project(Path(dialog.folder.text().strip()), dialog.init_args()[2:]))
+        dialog.open()
+        return dialog
+
     def _on_new_project(self) -> None:
-        folder, _filter = QFileDialog.getSaveFileName(self, "New project folder")
-        if folder:
-            self.create_project(Path(folder))
+        self.new_project_dialog()
+
+    def open_project_dialog(self) -> QFileDialog:
+        """File › Open project: a folder chooser that never blocks the window (no nested event loop)."""
+        dialog = QFileDialog(self, "Open project folder", str(self.project_dir.parent if self.project_dir else ""))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+        dialog.fileSelected.connect(lambda folder: self.open_project(Path(folder)))
+        dialog.open()
+        return dialog
 
     def _on_open_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
-        if folder:
-            self.open_project(Path(folder))
+        self.open_project_dialog()
 
     # -- steps --------------------------------------------------------------------------
 
@@ -234,6 +257,23 @@ class QtMainWindow(QMainWindow):
     def _on_attach_run(self, run_name: str) -> None:
         self.panels["train"].attach(run_name)
         self.show_step("train")
+
+    def _on_resume_run(self, run_name: str) -> None:
+        self.show_step("train")
+        self.panels["train"].resume_run(run_name)
+
+    def _on_run_state(self, run_name: str, state: str) -> None:
+        """The followed run changed state: the status bar and the Runs list say so at once."""
+        self.run_state = (run_name, state)
+        self._show_engine_state()
+        self.panels["runs"].refresh()
+
+    def _show_engine_state(self) -> None:
+        """"engine: idle" only when no job runs and the followed run is not live."""
+        run, state = self.run_state
+        training = f"training {run} ({state})" if run and is_live(state) else ""
+        jobs = "" if self.engine.state == "idle" else self.engine.state
+        self.engine_label.setText("engine: " + (" · ".join(p for p in (training, jobs) if p) or "idle"))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         """Save the layout and stop our own jobs; detached training runs keep going."""

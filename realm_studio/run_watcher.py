@@ -3,7 +3,9 @@
 The run's event log is the GUI's only live feed (never a pipe), so a window opened after the
 run started, or reopened after a crash, sees the same history by reading from offset 0.
 ``status.json`` is polled beside it: a killed engine leaves "running" on disk, and
-``RunFolder.read_status`` reports that as "interrupted".
+``RunFolder.read_status`` reports that as "interrupted". Right after the GUI started an engine
+for the run (``follow_launch``) the state is "starting" until that engine takes the run over,
+and an engine that exits without doing so (it refused) is reported with its one line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine import events as ev
 from engine.events import EventTailer, parse_line
 from engine.runs import RunFolder
+
+from .models.run_state import launch_error, launch_state, shown_state
 
 POLL_MS = 250
 POLL_BYTES = 2 * 1024 * 1024  # per tick: a 100k-event history streams in without freezing the window
@@ -72,28 +76,32 @@ class RunSteps:
     multi-stage run plots as one line, and a resumed stage replays the same run steps."""
 
     def __init__(self):
-        self._offsets: dict[str, int] = {}
+        self.offsets: dict[str, int] = {}  # stage -> the run step it starts after
         self._steps_so_far = 0
 
     def run_step(self, event: dict) -> int:
         """Feed every event in order; for a ``metrics`` event the result is its x on a plot."""
         stage = event.get("stage")
-        if event.get("type") == ev.STAGE_STARTED and stage not in self._offsets:
-            self._offsets[stage] = self._steps_so_far
+        if event.get("type") == ev.STAGE_STARTED and stage not in self.offsets:
+            self.offsets[stage] = self._steps_so_far
             self._steps_so_far += int(event.get("total_steps") or 0)
-        return self._offsets.get(stage, 0) + int(event.get("step") or 0)
+        return self.offsets.get(stage, 0) + int(event.get("step") or 0)
 
 
 class RunWatcher(QObject):
     """Tails one run's event log on a timer and re-emits each event as a typed signal."""
 
-    sig_metrics = Signal(int, dict)
-    """(run step, {metric name: value}) from a ``metrics`` event; the run step counts on across
-    stages (distill's steps, then RL's), so a multi-stage run plots as one line."""
+    sig_metrics = Signal(int, str, dict)
+    """(run step, stage, {metric name: value}) from a ``metrics`` event; the run step counts on
+    across stages (distill's steps, then RL's), so a multi-stage run plots on one step axis."""
+    sig_stage = Signal(str, int)
+    """(stage, run step it starts after): where one stage ends and the next begins."""
     sig_progress = Signal(dict)
     """A ``progress`` event: stage, step, total, eta_s, throughput."""
     sig_sample = Signal(dict)
-    """A ``sample`` event: prompt, completion, rewards, hinted, rank."""
+    """A ``sample`` event (prompt, completion, rewards, hinted, rank) with its ``run_step``."""
+    sig_refused = Signal(str)
+    """The engine the GUI started for this run exited without taking it over: its one line."""
     sig_log = Signal(str)
     """One line for the log pane (log, warning and error events)."""
     sig_state = Signal(str)
@@ -108,6 +116,7 @@ class RunWatcher(QObject):
         self.tailer = EventTailer(run.events)
         self._polls = 0
         self._run_steps = RunSteps()
+        self._launch: tuple[int, int] | None = None  # (pid, engine.log offset) of an engine the GUI started
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.poll)
@@ -128,25 +137,45 @@ class RunWatcher(QObject):
     def is_active(self) -> bool:
         return self._timer.isActive()
 
+    def follow_launch(self, pid: int, log_offset: int) -> None:
+        """The GUI started engine ``pid`` for this run (its engine.log was ``log_offset`` bytes long)."""
+        self._launch = (pid, log_offset)
+        self._poll_status()
+
     def poll(self) -> int:
         """Read new complete lines, emit their signals; return how many events were read."""
         events = self.tailer.poll(max_bytes=POLL_BYTES)
         for event in events:
             self._dispatch(event)
-        if self._polls % STATUS_EVERY == 0:
-            self._set_state(self.run.read_status().get("state", "missing"))
+        if self._polls % STATUS_EVERY == 0 or self._launch is not None:
+            self._poll_status()
         self._polls += 1
         return len(events)
 
+    def _poll_status(self) -> None:
+        if self._launch is None:
+            self._set_state(shown_state(self.run.read_status().get("state", "missing")))
+            return
+        pid, offset = self._launch
+        state, took_over = launch_state(self.run, pid)
+        if took_over is not None:
+            self._launch = None
+        if took_over is False:
+            self.sig_refused.emit(launch_error(self.run, offset) or "the engine exited before it started the run")
+        self._set_state(state)
+
     def _dispatch(self, event: dict) -> None:
         kind = event["type"]
+        new_stage = kind == ev.STAGE_STARTED and event.get("stage") not in self._run_steps.offsets
         run_step = self._run_steps.run_step(event)
+        if new_stage:
+            self.sig_stage.emit(str(event.get("stage")), self._run_steps.offsets[event.get("stage")])
         if kind == ev.METRICS and isinstance(event.get("metrics"), dict):
-            self.sig_metrics.emit(run_step, event["metrics"])
+            self.sig_metrics.emit(run_step, str(event.get("stage") or ""), event["metrics"])
         elif kind == ev.PROGRESS:
             self.sig_progress.emit(event)
         elif kind == ev.SAMPLE:
-            self.sig_sample.emit(event)
+            self.sig_sample.emit({**event, "run_step": run_step})
         elif kind in LOG_TYPES:
             self.sig_log.emit(log_text(event))
         if kind == ev.RUN_FINISHED and event.get("state"):  # a milestone for the log pane *and* the state

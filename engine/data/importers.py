@@ -1,9 +1,11 @@
 """Import problems from a user's file into ``data/problems.parquet``.
 
 ``import_problems`` reads one source (``readers`` / ``bigbench``), checks every row and either
-writes the whole table or nothing. Importing again *replaces* the table (and the rejects
-report): the problem table always mirrors exactly one source, so what a run trained on can be
-told from the source file alone.
+writes the whole table or nothing. Into a project that already has problems, an import either
+*replaces* the table (the default) or *appends* to it (a row whose id the project already has
+is refused). Either way the table as it was is kept in ``data/history/`` first, and
+``undo_import`` puts it back: nothing a user made is lost to an import. The rejects report
+always belongs to the last import.
 
 Row rules, in the order they are checked:
 
@@ -33,12 +35,14 @@ from ..config import ANSWER_TYPES, IMPORT_FORMATS, load_config
 from ..errors import UserError
 from ..fsutil import atomic_write_text
 from ..method.seeded import stable_rng, stable_uniform
+from ..project import REJECTS_FILE, data_history_dir, is_project, problems_path, rejects_path  # noqa: F401  (REJECTS_FILE: the old name)
+from . import history
 from .bigbench import is_bigbench_task, read_bigbench
-from ..project import REJECTS_FILE, is_project, problems_path, rejects_path  # noqa: F401  (REJECTS_FILE: the old name)
-from .problems import Problem, write_problems
+from .problems import Problem, read_problems, write_problems
 from .readers import RawRow, RawTable, load_json_document, read_csv, read_hf, read_jsonl, read_parquet
 
 FORMATS = IMPORT_FORMATS
+MODES = ("replace", "append")  # what an import does to the problems a project already has
 FIELDS = ("question", "answer", "choices", "rules", "id", "split", "answer_type")
 DEFAULT_COLUMNS = {
     "question": ("question", "input", "prompt", "problem"),
@@ -69,7 +73,10 @@ class ImportReport:
     rejected: list[tuple[str, int, str]]  # (file, row, reason); row is 1-based
     rejects_path: Path | None  # data/rejects.jsonl when skip_bad rejected anything
     fmt: str  # the format actually used
-    problems: list[Problem] = field(repr=False)  # what was (or, for dry_run, would be) written
+    problems: list[Problem] = field(repr=False)  # the file's problems imported (or, for dry_run, importable)
+    existing: int = 0  # problems the project had before
+    clashes: int = 0  # of the file's good rows, those whose id the project already has (refused by append)
+    kept: Path | None = None  # where the table as it was was kept (data/history/…), when one was replaced
 
 
 @dataclass(frozen=True)
@@ -135,9 +142,15 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
 def import_problems(project_dir, source: str, *, fmt: str = "auto", mapping: dict | None = None,
                     answer_type: str | None = None, test_fraction: float | None = None, skip_bad: bool = False,
-                    seed: int = 0, dry_run: bool = False) -> ImportReport:
-    """Read, check and (unless ``dry_run``) write the problem table; all or nothing without ``skip_bad``."""
+                    seed: int = 0, dry_run: bool = False, mode: str = "replace") -> ImportReport:
+    """Read, check and (unless ``dry_run``) write the problem table; all or nothing without ``skip_bad``.
+
+    ``mode`` "replace" makes the file's problems the table; "append" adds them to the project's
+    (a row with an id the project has is a bad row). The table as it was is kept first.
+    """
     project_dir = Path(project_dir)
+    if mode not in MODES:
+        raise UserError(f"import mode '{mode}': unknown (known: {', '.join(MODES)})")
     mapping = dict(mapping or {})
     _check_mapping(mapping)
     if fmt == "auto":
@@ -152,15 +165,21 @@ def import_problems(project_dir, source: str, *, fmt: str = "auto", mapping: dic
         raise UserError(f"test fraction: must be in [0, 1), got {test_fraction}")
     settings = _Settings(answer_type, config_type, seed, test_fraction)
 
+    current = read_problems(problems_path(project_dir)) if problems_path(project_dir).exists() else []
+    have = {p.id for p in current}
     good: list[Problem] = []
     bad: list[tuple[str, int, str]] = []
     first_seen: dict[str, tuple[str, int]] = {}
+    clashes = 0
     for table in _read_tables(source, fmt):
         columns = _resolve_columns(table, mapping)
         for raw in table.rows:
             try:
                 problem = _row_to_problem(raw, table, columns, settings)
                 _check_unique(problem.id, raw, first_seen)
+                clashes += problem.id in have
+                if mode == "append" and problem.id in have:
+                    raise BadRow(f"id '{problem.id}' is already in the project (append adds new ids only)")
             except BadRow as err:
                 bad.append((raw.file, raw.row, str(err)))
             else:
@@ -176,13 +195,23 @@ def import_problems(project_dir, source: str, *, fmt: str = "auto", mapping: dic
         file, row, reason = bad[0]
         raise UserError(f"{source}: nothing to import (all {len(bad)} rows were refused, first {file}:{row}: {reason})")
 
-    rejects = None
+    rejects = kept = None
     if not dry_run:
-        write_problems(problems_path(project_dir), good)
+        kept = history.keep(problems_path(project_dir), data_history_dir(project_dir))
+        write_problems(problems_path(project_dir), current + good if mode == "append" else good)
         rejects = _write_rejects(rejects_path(project_dir), bad)
     n_test = sum(p.split == "test" for p in good)
     return ImportReport(imported=len(good), train=len(good) - n_test, test=n_test, rejected=bad,
-                        rejects_path=rejects, fmt=fmt, problems=good)
+                        rejects_path=rejects, fmt=fmt, problems=good, existing=len(current), clashes=clashes,
+                        kept=kept)
+
+
+def undo_import(project_dir) -> tuple[int, int]:
+    """Put back the problem table the last import replaced; return (problems before, after)."""
+    path = problems_path(project_dir)
+    before = len(read_problems(path)) if path.exists() else 0
+    history.undo(path, data_history_dir(project_dir))
+    return before, len(read_problems(path))
 
 
 # ----------------------------------------------------------------------------- reading

@@ -49,6 +49,18 @@ def _schema():
     )
 
 
+def decode_meta(text: str | None) -> dict:
+    """A stored ``meta`` cell (JSON text, in the problem and the route tables) as a dict; a
+    missing or unreadable one is empty."""
+    import json
+
+    try:
+        meta = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def write_problems(path: str | Path, problems: list[Problem]) -> None:
     import json
 
@@ -62,8 +74,6 @@ def write_problems(path: str | Path, problems: list[Problem]) -> None:
 
 
 def read_problems(path: str | Path) -> list[Problem]:
-    import json
-
     import pyarrow.parquet as pq
 
     path = Path(path)
@@ -72,6 +82,6 @@ def read_problems(path: str | Path) -> list[Problem]:
     rows = pq.read_table(path).to_pylist()
     out = []
     for row in rows:
-        row["meta"] = json.loads(row.get("meta") or "{}")
+        row["meta"] = decode_meta(row.get("meta"))
         out.append(Problem(**row))
     return out

@@ -9,7 +9,10 @@ Every route, right or wrong, comes from one interpreter (``_work``) that applies
 route is the true belief in the rulebook order; each negative changes exactly one of the three
 (a wrong rule, a skipped condition, a swapped order, a slip), so negatives read like the
 mistakes a model makes and are wrong for a nameable reason. A negative whose final fee happens
-to equal the gold fee is dropped, never shipped.
+to equal the gold fee is dropped, never shipped. As in ``benefits.py``, each route carries its
+error ``kind`` and ``corrupted_step``: the 1-based index of the first step line that differs
+from the positive route of the same wording (for a skipped step, the place where it should
+have been); ``None`` for positives.
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class Route:
     problem_id: str
     text: str
     kind: str  # gold | paraphrase | wrong_rule | arithmetic_slip | skipped_condition | order_error
+    corrupted_step: int | None = None  # 1-based; None for the positives
 
 
 @dataclass
@@ -186,21 +190,28 @@ def _step(rule: str, parcel: Parcel, belief: Belief, old: Decimal, slip: Decimal
 
 def _work(
     parcel: Parcel, belief: Belief, order=RULE_ORDER, style: str = "gold", slip: tuple[str, Decimal] | None = None
-) -> tuple[str, Decimal]:
-    """Write a route applying ``order``'s rules under ``belief``; return (text, final fee)."""
+) -> tuple[str, Decimal, list[str]]:
+    """Write a route applying ``order``'s rules under ``belief``: (text, final fee, step lines)."""
     texts, total, lines = _TEXT[style], Decimal(0), []
     for rule in order:
         delta = slip[1] if slip and slip[0] == rule else Decimal(0)
         total, key, fields = _step(rule, parcel, belief, total, delta)
         line = texts[key].format(**fields)
         lines.append(f"Step {len(lines) + 1}: {line}" if style == "gold" else line)
-    lines.append(texts["end"].format(new=money(total)))
-    return "\n".join(lines), total
+    return "\n".join([*lines, texts["end"].format(new=money(total))]), total, lines
 
 
 def fee(parcel: Parcel) -> Decimal:
     """The true fee: the gold route's final total."""
     return _work(parcel, Belief.of(parcel))[1]
+
+
+def _first_difference(steps: list[str], gold_steps: list[str]) -> int:
+    """1-based index of the first step line that differs from (or is missing against) the gold's."""
+    for i, (mine, gold) in enumerate(zip(steps, gold_steps), 1):
+        if mine != gold:
+            return i
+    return min(len(steps), len(gold_steps)) + 1
 
 
 def _negative_candidates(parcel: Parcel) -> dict[str, list[dict]]:
@@ -226,31 +237,33 @@ def _negative_candidates(parcel: Parcel) -> dict[str, list[dict]]:
     }
 
 
-def _negatives(parcel: Parcel, rng: random.Random) -> list[tuple[str, str]]:
-    """Pick NEGATIVES_PER_PROBLEM wrong routes as (kind, text), distinct kinds where possible.
+def _negatives(parcel: Parcel, rng: random.Random) -> list[tuple[str, str, int]]:
+    """Pick NEGATIVES_PER_PROBLEM wrong routes as (kind, text, corrupted step), distinct kinds where possible.
 
     A variant counts only if its final fee differs from the gold fee and stays positive (a
     skipped rule that does not fire, or a slip the cap absorbs, is no mistake at all).
     """
     gold = fee(parcel)
-    pools: dict[str, list[str]] = {}
+    gold_steps = {style: _work(parcel, Belief.of(parcel), style=style)[2] for style in _TEXT}
+    pools: dict[str, list[tuple[str, int]]] = {}
     for kind, variants in _negative_candidates(parcel).items():
-        texts = []
+        found: list[tuple[str, int]] = []
         for variant in variants:
             variant = {"belief": Belief.of(parcel), **variant}
-            text, final = _work(parcel, style=rng.choice(("gold", "terse")), **variant)
-            if final != gold and final > 0 and text not in texts:
-                texts.append(text)
-        rng.shuffle(texts)
-        if texts:
-            pools[kind] = texts
+            style = rng.choice(("gold", "terse"))
+            text, final, steps = _work(parcel, style=style, **variant)
+            if final != gold and final > 0 and text not in (t for t, _ in found):
+                found.append((text, _first_difference(steps, gold_steps[style])))
+        rng.shuffle(found)
+        if found:
+            pools[kind] = found
     kinds = list(pools)
     rng.shuffle(kinds)
-    picked: list[tuple[str, str]] = []
+    picked: list[tuple[str, str, int]] = []
     while len(picked) < NEGATIVES_PER_PROBLEM and any(pools.values()):
         for kind in kinds:
             if pools[kind] and len(picked) < NEGATIVES_PER_PROBLEM:
-                picked.append((kind, pools[kind].pop()))
+                picked.append((kind, *pools[kind].pop()))
     return picked
 
 
@@ -314,11 +327,11 @@ def generate(seed: int = DEFAULT_SEED, n_train: int = DEFAULT_TRAIN, n_test: int
         seen.add(facts)
         pid = f"northwind-{len(problems) + 1:04d}"
         split = "train" if len(problems) < n_train else "test"
-        gold_text, gold = _work(parcel, Belief.of(parcel))
+        gold_text, gold, _steps = _work(parcel, Belief.of(parcel))
         problems.append(Problem(pid, _question(parcel, rng), money(gold), "number", rules=RULEBOOK, split=split))
         routes.append(Route(pid, gold_text, "gold"))
         routes.append(Route(pid, _work(parcel, Belief.of(parcel), style="terse")[0], "paraphrase"))
-        routes += [Route(pid, text, kind) for kind, text in _negatives(parcel, rng)]
+        routes += [Route(pid, text, kind, step) for kind, text, step in _negatives(parcel, rng)]
     return DemoData(problems, routes)
 
 
@@ -334,6 +347,7 @@ def write_assets(folder: str | Path, data: DemoData) -> None:
     folder = Path(folder)
     keys = ("id", "question", "answer", "answer_type", "rules", "split")
     atomic_write_text(folder / "problems.jsonl", _jsonl([{k: getattr(p, k) for k in keys} for p in data.problems]))
-    route_rows = [{"problem_id": r.problem_id, "text": r.text, "kind": r.kind} for r in data.routes]
+    route_rows = [{"problem_id": r.problem_id, "text": r.text, "kind": r.kind, "corrupted_step": r.corrupted_step}
+                  for r in data.routes]
     atomic_write_text(folder / "routes.jsonl", _jsonl(route_rows))
     atomic_write_text(folder / "rulebook.md", RULEBOOK)

@@ -8,7 +8,8 @@
   table), so an interrupted run resumes where it stopped. To sample a source again, delete its
   routes first.
 - A file source is imported whole or not at all, and importing the same source string again
-  replaces that source's earlier routes (the file was edited). Routes of other sources stay.
+  replaces that source's earlier routes (the file was edited; the table as it was is kept in
+  ``routes/history/``), or with ``append`` adds to them. Routes of other sources stay.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ Progress = Callable[[int, int, "float | None"], None]
 
 def generate_routes(project_dir, source: str, *, k: int | None = None, temperature: float | None = None,
                     guided: bool | None = None, progress: Progress | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> RouteSummary:
+                    should_stop: Callable[[], bool] | None = None, append: bool = False) -> RouteSummary:
     """Make (or import) the routes of ``source`` and return the counts of that source's routes.
 
     ``None`` arguments take their value from ``[routes]`` in realm.toml (an empty ``source``
@@ -57,7 +58,8 @@ def generate_routes(project_dir, source: str, *, k: int | None = None, temperatu
     problems = read_problems(problems_path(project_dir))
     with _labeller(project_dir, cfg) as label:
         if kind == "file":
-            return _import_file(project_dir, source, resolve_file(project_dir, target), problems, label, progress)
+            return _import_file(project_dir, source, resolve_file(project_dir, target), problems, label, progress,
+                                append)
         rules = _rules_lookup(project_dir, cfg) if guided else (lambda problem: None)
         sampling = _Sampling(with_route_budget(project_dir, cfg), kind, target, k, temperature, rules)
         _sample_missing(project_dir, source, problems, sampling, label, progress, should_stop)
@@ -113,16 +115,22 @@ def _sample_missing(project_dir: Path, source: str, problems: list[Problem], sam
 
 
 def _import_file(project_dir: Path, source: str, path: Path, problems: list[Problem], label,
-                 progress: Progress | None) -> RouteSummary:
+                 progress: Progress | None, append: bool) -> RouteSummary:
     by_id = {p.id: p for p in problems}
     rows = read_route_file(path, by_id)
     created = int(time.time())
     routes, per_problem = [], {}
+    if append:  # number the new routes after this source's earlier ones: their ids stay distinct
+        for route in read_routes(project_dir):
+            if route.source == source:
+                per_problem[route.problem_id] = per_problem.get(route.problem_id, -1) + 1
     for row in rows:
         problem = by_id[row.problem_id]
         index = per_problem[problem.id] = per_problem.get(problem.id, -1) + 1
-        routes.append(_route(problem, row.text, index, source, row.temperature, row.guided, created, label))
-    merge_routes(project_dir, routes, replace_source=source)
+        route = _route(problem, row.text, index, source, row.temperature, row.guided, created, label)
+        route.meta = row.meta
+        routes.append(route)
+    merge_routes(project_dir, routes, replace_source=None if append else source)
     summary = summarize(problems, routes)
     summary.remaining = len(problems) - summary.problems
     if progress:

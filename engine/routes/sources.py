@@ -6,7 +6,8 @@ A source string names one of them:
 - ``endpoint:<base url>`` — POST ``<url>/v1/completions`` with the plain-text prompt, or
   ``/v1/chat/completions`` when the url ends with ``#chat``. One request per sample, each with
   its own seed, because servers such as llama.cpp silently ignore ``n > 1``;
-- ``file:<routes.jsonl>`` — routes written elsewhere, one ``{"problem_id", "text"}`` object a line.
+- ``file:<routes.jsonl>`` — routes written elsewhere, one ``{"problem_id", "text"}`` object a line;
+  its other scalar keys (a generator's ``kind``, ``corrupted_step``, …) are kept as the route's ``meta``.
 
 Model and endpoint sources share one method, ``sample(user_texts, seed) -> k texts per text``,
 so the driver (``generate.py``) journals, labels and resumes them the same way.
@@ -19,7 +20,7 @@ import os
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -168,12 +169,16 @@ def open_source(cfg, kind: str, target: str, *, k: int, temperature: float):
 # ----------------------------------------------------------------------------- file
 
 
+FILE_KEYS = ("problem_id", "text", "temperature", "guided")  # a route line's own keys; the rest is meta
+
+
 @dataclass
 class FileRow:
     problem_id: str
     text: str
     temperature: float | None = None
     guided: bool = False
+    meta: dict = field(default_factory=dict)
 
 
 def resolve_file(project_dir: Path, target: str) -> Path:
@@ -188,7 +193,8 @@ def resolve_file(project_dir: Path, target: str) -> Path:
 
 def read_route_file(path: Path, problems_by_id: dict) -> list[FileRow]:
     """Every route line of a JSONL file, or a UserError naming the first bad row and how many
-    more there are (nothing is imported from a file with bad rows). Unknown keys are ignored."""
+    more there are (nothing is imported from a file with bad rows). Other keys with a scalar value
+    (text, number, true/false, null) become the route's ``meta``; lists and objects are ignored."""
     rows, bad = [], []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -233,4 +239,5 @@ def _parse_row(line: str, problems_by_id: dict) -> tuple[FileRow | None, str | N
     guided = obj.get("guided", False)
     if not isinstance(guided, bool):
         return None, f"guided must be true or false, got {guided!r}"
-    return FileRow(problem_id, text, None if temperature is None else float(temperature), guided), None
+    meta = {k: v for k, v in obj.items() if k not in FILE_KEYS and (v is None or isinstance(v, (str, int, float)))}
+    return FileRow(problem_id, text, None if temperature is None else float(temperature), guided, meta), None

@@ -14,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..data import history
+from ..data.problems import decode_meta
 from ..errors import UserError
 from ..fsutil import append_line, atomic_write_parquet
 from ..project import PARTIAL_ROUTES_FILE as PARTIAL_FILE  # noqa: F401  (the names tests and tools import)
-from ..project import ROUTES_FILE, partial_routes_path, routes_path  # noqa: F401
+from ..project import ROUTES_FILE, partial_routes_path, routes_history_dir, routes_path  # noqa: F401
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Route:
     temperature: float | None  # None when unknown (imported files)
     guided: bool  # rules were in the prompt
     created: int  # unix seconds
+    meta: dict = field(default_factory=dict)  # what a routes file said besides the text (a generator's kind, …)
 
 
 @dataclass
@@ -89,6 +92,7 @@ def _schema():
             ("temperature", pa.float64()),
             ("guided", pa.bool_()),
             ("created", pa.int64()),
+            ("meta", pa.string()),  # JSON object; absent from tables written before it existed
         ]
     )
 
@@ -105,14 +109,15 @@ def read_routes(project_dir: str | Path) -> list[Route]:
         rows = pq.read_table(path).to_pylist()
     except (OSError, pa.ArrowInvalid) as err:
         raise UserError(f"{path}: unreadable ({err})", hint="delete it and generate the routes again") from None
-    names = set(Route.__dataclass_fields__)
-    return [Route(**{k: v for k, v in row.items() if k in names}) for row in rows]
+    names = set(Route.__dataclass_fields__) - {"meta"}
+    return [Route(**{k: v for k, v in row.items() if k in names}, meta=decode_meta(row.get("meta"))) for row in rows]
 
 
 def write_routes(project_dir: str | Path, routes: list[Route]) -> None:
     import pyarrow as pa
 
-    table = pa.Table.from_pylist([asdict(r) for r in routes], schema=_schema())
+    rows = [{**asdict(r), "meta": json.dumps(r.meta, ensure_ascii=False) if r.meta else None} for r in routes]
+    table = pa.Table.from_pylist(rows, schema=_schema())
     atomic_write_parquet(routes_path(project_dir), table)
 
 
@@ -153,13 +158,24 @@ def merge_routes(project_dir: str | Path, new_routes: list[Route] = (), *, repla
     """Fold the journal and ``new_routes`` into routes.parquet; return the whole table.
 
     ``replace_source`` first drops every stored route of that source (a file imported again
-    replaces its earlier import). Routes of other sources are kept. The journal is removed
+    replaces its earlier import); the table as it was is then kept in ``routes/history/``
+    (``undo_routes`` puts it back). Routes of other sources are kept. The journal is removed
     only after the table is safely written.
     """
     project_dir = Path(project_dir)
-    stored = [r for r in read_routes(project_dir) if r.source != replace_source]
+    everything = read_routes(project_dir)
+    stored = [r for r in everything if r.source != replace_source]
+    if len(stored) < len(everything):
+        history.keep(routes_path(project_dir), routes_history_dir(project_dir))
     by_id = {r.id: r for r in [*stored, *read_partial(project_dir), *new_routes]}
     merged = list(by_id.values())
     write_routes(project_dir, merged)
     partial_routes_path(project_dir).unlink(missing_ok=True)
     return merged
+
+
+def undo_routes(project_dir: str | Path) -> tuple[int, int]:
+    """Put back the route table a routes import replaced; return (routes before, after)."""
+    before = len(read_routes(project_dir))
+    history.undo(routes_path(project_dir), routes_history_dir(project_dir))
+    return before, len(read_routes(project_dir))

@@ -8,13 +8,15 @@ text is pulled out of the Arrow column only when the diff shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from engine.config import ROUTE_LABELS
+from engine.data.problems import decode_meta
 from engine.project import problems_path, routes_path
 
 LABELS = ROUTE_LABELS  # label codes 0, 1, 2 (anything else counts as unparsed)
@@ -28,6 +30,7 @@ class Route:
     text: str
     final_answer: str
     label: str
+    meta: dict = field(default_factory=dict)  # what the routes file said besides the text (a generator's kind, …)
 
 
 class RouteStore:
@@ -59,7 +62,9 @@ class RouteStore:
         path = routes_path(project_dir)
         if not path.exists():
             return None
-        table = pq.read_table(path, columns=["id", "problem_id", "text", "final_answer", "label"])
+        columns = ["id", "problem_id", "text", "final_answer", "label"]
+        columns += ["meta"] if "meta" in pq.read_schema(path).names else []  # older tables have none
+        table = pq.read_table(path, columns=columns)
         questions: dict[str, str] = {}
         problems = problems_path(project_dir)
         if problems.exists():
@@ -89,8 +94,20 @@ class RouteStore:
 
     def route(self, row: int) -> Route:
         cells = {name: self._table.column(name)[int(row)].as_py() for name in ("id", "text", "final_answer", "label")}
+        meta = self._table.column("meta")[int(row)].as_py() if "meta" in self._table.column_names else None
         return Route(id=str(cells["id"]), text=cells["text"] or "", final_answer=cells["final_answer"] or "",
-                     label=cells["label"] or "unparsed")
+                     label=cells["label"] or "unparsed", meta=decode_meta(meta))
+
+
+def routes_of_source(project_dir: Path, source: str) -> int:
+    """How many stored routes came from ``source`` (a file imported again replaces them)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = routes_path(project_dir)
+    if not path.exists():
+        return 0
+    return int(pc.sum(pc.equal(pq.read_table(path, columns=["source"]).column("source"), source)).as_py() or 0)
 
 
 class ProblemRoutesModel(QAbstractTableModel):
@@ -132,8 +149,8 @@ class ProblemRoutesModel(QAbstractTableModel):
             if col in (2, 3, 4):
                 return int(self.store.counts[row, col - 2])
             return "yes" if self.store.is_contrastive(row) else ""
-        if role == Qt.ItemDataRole.ToolTipRole and col == 1:
-            return self.question(row)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (0, 1):  # rich text: a long question wraps
+            return f"<p>{html.escape(self.question(row))}</p>"
         return None
 
     def question(self, row: int) -> str:

@@ -3,7 +3,9 @@
 Every change in the wizard (file, format, column mapping, answer type, test fraction) re-runs
 ``realm-engine import … --dry-run --skip-bad`` after a short pause: the preview and the
 refused rows shown are the engine's own parse, not a GUI imitation of it. Import runs the
-same command without ``--dry-run``.
+same command without ``--dry-run``; into a project that has problems it first asks whether to
+replace or append them, with the preview's counts, and the replaced table stays recoverable
+(``data/history/``): Undo import runs ``import --undo``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QPushButton, QSplitter,
-                               QTableView, QVBoxLayout, QWidget)
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from engine import events as ev
 from engine.config import ANSWER_TYPES, IMPORT_FORMATS, load_config
+from engine.data.history import kept_at, snapshots
 from engine.data.problems import read_problems
 from engine.errors import UserError
-from engine.project import problems_path
+from engine.project import PROBLEMS_FILE, data_history_dir, problems_path
 
 from ..engine_client import EngineClient, EngineJob, command_line
 from ..models.problems_model import ProblemsModel
@@ -66,6 +69,7 @@ class QtDataPanel(QtPanel):
         super().__init__(engine, parent)
         self.preview_job: EngineJob | None = None
         self.import_job: EngineJob | None = None
+        self.counts: dict = {}  # the last preview's: ok, rejected, existing, clashes
         self.preview_model = ProblemsModel(parent=self)
         self.problems_model = ProblemsModel(parent=self)
         self._preview_timer = QTimer(self)
@@ -105,6 +109,8 @@ class QtDataPanel(QtPanel):
         self.command.setWordWrap(True)
         self.import_button = QPushButton("Import")
         self.import_button.clicked.connect(self._on_import)
+        self.undo_button = QPushButton("Undo import")
+        self.undo_button.clicked.connect(self.undo_import)
 
         source = QHBoxLayout()
         source.addWidget(self.file_edit, 1)
@@ -134,7 +140,11 @@ class QtDataPanel(QtPanel):
         form.addRow(self.error)
         form.addRow(results)
         form.addRow("Command", self.command)
-        form.addRow(self.import_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.undo_button)
+        buttons.addStretch(1)
+        form.addRow(buttons)
 
         self.file_edit.textChanged.connect(self._on_file_changed)
         for signal in (self.format_combo.currentIndexChanged, self.answer_type.currentIndexChanged,
@@ -168,6 +178,15 @@ class QtDataPanel(QtPanel):
     # -- project ---------------------------------------------------------------------------
 
     def set_project(self, project_dir: Path | None) -> None:
+        if project_dir is None or Path(project_dir) != self.project_dir:  # another project: a fresh wizard
+            self.file_edit.blockSignals(True)
+            self.file_edit.clear()
+            self.file_edit.blockSignals(False)
+            self.preview_model.set_records([])
+            self.refused.clear()
+            self.detected.setText("")
+            self.error.setText("")
+            self.counts = {}
         super().set_project(project_dir)
         self.import_button.setEnabled(False)
         if project_dir is not None:
@@ -185,7 +204,13 @@ class QtDataPanel(QtPanel):
         self.problems_model.set_records(problems)
         test = sum(p.split == "test" for p in problems)
         text = f"{len(problems)} problems ({len(problems) - test} train / {test} test)"
-        self.split_counts.setText(text)
+        self.split_counts.setText(text if problems else "No problems yet: import a file above (jsonl, csv, parquet, "
+                                  "BIG-bench or a Hugging Face dataset)." if self.project_dir else
+                                  "Create or open a project first (File › New project… or File › Open project…).")
+        kept = snapshots(data_history_dir(self.project_dir), PROBLEMS_FILE.name) if self.project_dir else []
+        self.undo_button.setEnabled(bool(kept) and self.import_job is None)
+        self.undo_button.setToolTip(f"Put back the problem table kept at {kept_at(kept[-1])} (data/history/); the "
+                                    "current one is kept too" if kept else "No earlier problem table to go back to")
         if self.project_dir is not None:
             self.sig_status.emit(text if problems else "no problems yet")
 
@@ -256,11 +281,16 @@ class QtDataPanel(QtPanel):
             self.refused.clear()
             self.refused.addItems([f"{r.get('file')}:{r.get('row')}: {r.get('reason')}"
                                    for r in event.get("rejected", [])])
+            self.counts = counts
             self.detected.setText(f"format: {event.get('fmt')} · {counts.get('ok', 0)} problems ready · "
-                                  f"{counts.get('rejected', 0)} refused")
+                                  f"{counts.get('rejected', 0)} refused" + (
+                                      f" · the project has {counts['existing']} (Import asks: replace or append)"
+                                      if counts.get("existing") else ""))
             self.error.setText("")
             self.import_button.setEnabled(counts.get("ok", 0) > 0 and self.import_job is None
                                           and (self.skip_bad.isChecked() or not counts.get("rejected")))
+        elif event.get("type") == ev.IMPORT_DONE and event.get("undo"):
+            self.sig_status.emit(f"undone: {event.get('imported')} problems again")
         elif event.get("type") == ev.IMPORT_DONE:
             self.sig_status.emit(f"imported {event.get('imported')} problems "
                                  f"({event.get('train')} train / {event.get('test')} test)")
@@ -270,8 +300,50 @@ class QtDataPanel(QtPanel):
     def _on_import(self) -> None:
         if self.project_dir is None or self.import_job is not None:
             return
+        if not self.counts.get("existing"):
+            self.start_import([])
+            return
+        dialog = self.mode_dialog()
+        dialog.buttonClicked.connect(lambda button: self._on_mode_chosen(dialog.buttonRole(button)))
+        dialog.open()
+
+    def mode_dialog(self) -> QMessageBox:
+        """Replace / Append / Cancel, with what each would leave (the preview's counts)."""
+        counts = self.counts
+        ok, existing, clashes = counts.get("ok", 0), counts.get("existing", 0), counts.get("clashes", 0)
+        dialog = QMessageBox(QMessageBox.Icon.Question, "Import into a project with problems",
+                             f"The project already has {existing} problems. This file has {ok} "
+                             f"({counts.get('rejected', 0)} rows refused).", parent=self)
+        dialog.setInformativeText(
+            f"Replace: the project keeps these {ok} problems.\n"
+            f"Append: {ok - clashes} are added ({existing + ok - clashes} in all); "
+            f"{clashes} have an id the project already has and are refused.\n"
+            "Either way the current table is kept in data/history/: Undo import brings it back.")
+        dialog.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        dialog.addButton("Append", QMessageBox.ButtonRole.AcceptRole)
+        dialog.addButton(QMessageBox.StandardButton.Cancel)
+        return dialog
+
+    def _on_mode_chosen(self, role: QMessageBox.ButtonRole) -> None:
+        if role == QMessageBox.ButtonRole.DestructiveRole:
+            self.start_import(["--replace"])
+        elif role == QMessageBox.ButtonRole.AcceptRole:
+            self.start_import(["--append"])
+
+    def start_import(self, mode: list[str]) -> None:
+        """Run the import (``mode``: [], ["--replace"] or ["--append"])."""
+        self._run_import(self.import_args(dry_run=False) + mode)
+
+    def undo_import(self) -> None:
+        """``import --undo``: the problem table before the last import comes back."""
+        if self.project_dir is not None and self.import_job is None:
+            self._run_import(["import", str(self.project_dir), "--undo"])
+
+    def _run_import(self, args: list[str]) -> None:
         self.import_button.setEnabled(False)
-        self.import_job = self.engine.run(self.import_args(dry_run=False))
+        self.undo_button.setEnabled(False)
+        self.command.setText(command_line(args))
+        self.import_job = self.engine.run(args)
         self.import_job.sig_event.connect(self.on_engine_event)
         self.import_job.sig_finished.connect(self._on_import_finished)
 
@@ -280,6 +352,8 @@ class QtDataPanel(QtPanel):
         if code != 0:
             self.error.setText(job.error_line if job and job.error_line else f"import failed (exit {code})")
             self.import_button.setEnabled(True)
+            self.reload_problems()
             return
         self.reload_problems()
+        self._on_wizard_changed()  # a fresh preview: the project's counts changed
         self.sig_changed.emit()

@@ -2,8 +2,10 @@
 
 Compares the base model (``eval/base/summary.json``) with a run (``runs/<run>/eval/``):
 accuracy without routes (the goal: autonomy), with routes, the gap between them and format
-failures. The per-problem ledger marks flips against the base model — wrong→right green,
-right→wrong red — because an average hides what was lost.
+failures, as a table and as bars with their 95 % intervals. The per-problem ledger marks flips
+against the base model — wrong→right green, right→wrong red — because an average hides what
+was lost; clicking a problem shows the base model's and the run's answers side by side. The
+run list is newest first, failed runs marked; "Base model" shows the base's own ledger.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
+from engine import events as ev
 from engine.project import EVAL_LEDGER, EVAL_SUMMARY, base_eval_dir
 from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient, EngineJob, command_line
+from ..widgets.qt_accuracy_chart import QtAccuracyChart
+from ..widgets.qt_completions import QtCompletions
 from . import QtPanel
 
 SUMMARY_ROWS = (("accuracy_without_routes", "Accuracy without routes"),
@@ -28,6 +35,7 @@ SUMMARY_ROWS = (("accuracy_without_routes", "Accuracy without routes"),
                 ("n", "Problems"))
 LEDGER_COLUMNS = ("problem", "question", "answer", "base", "run", "run answer", "with routes")
 FLIP_COLORS = {"fixed": QColor(46, 160, 67, 70), "broken": QColor(218, 54, 51, 70)}
+BASE = ""  # the run combo's data for "Base model"
 
 
 def read_summary(folder: Path) -> dict:
@@ -72,19 +80,22 @@ def _number(value) -> str:
 
 
 class QtEvalPanel(QtPanel):
-    """Base-vs-run summary, the per-problem ledger with flips highlighted, and the eval button."""
+    """Base-vs-run summary and bars, the per-problem ledger with flips, answers side by side."""
 
     title = "Evaluate"
 
     def __init__(self, engine: EngineClient, parent: QWidget | None = None):
         super().__init__(engine, parent)
         self.ledger: list[dict] = []
+        self.base_ledger: dict[str, dict] = {}
         self.job: EngineJob | None = None
-        self.run_combo = QComboBox()
-        self.run_combo.currentTextChanged.connect(lambda _name: self.refresh())
+        self.run_combo = QComboBox(minimumWidth=260)
+        self.run_combo.currentIndexChanged.connect(lambda _index: self.refresh())
         self.eval_run_button = QPushButton("Evaluate run", clicked=lambda: self.start_eval(base=False))
         self.eval_base_button = QPushButton("Evaluate base model", clicked=lambda: self.start_eval(base=True))
-        self.command_label = QLabel(styleSheet="font-family: monospace")
+        self.progress = QProgressBar(textVisible=True, visible=False)
+        self.command_label = QLabel(styleSheet="font-family: monospace",
+                                    textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         self.flipped_only = QCheckBox("Flipped only", toggled=lambda _on: self._fill_ledger())
         top = QHBoxLayout()
         top.addWidget(QLabel("Run"))
@@ -92,18 +103,36 @@ class QtEvalPanel(QtPanel):
         top.addWidget(self.eval_run_button)
         top.addWidget(self.eval_base_button)
         self.summary = self._table(("metric", "base", "run", "Δ"))
-        self.summary.setMaximumHeight(180)
+        self.summary.setMaximumHeight(240)
+        self.chart = QtAccuracyChart()
+        results = QHBoxLayout()
+        results.addWidget(self.summary, 1)
+        results.addWidget(self.chart, 1)
         self.ledger_table = self._table(LEDGER_COLUMNS)
+        header = self.ledger_table.horizontalHeader()
+        for column in range(len(LEDGER_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the question takes the room
+        header.setStretchLastSection(False)
+        self.ledger_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.ledger_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.ledger_table.itemSelectionChanged.connect(self._on_row_selected)
+        self.completions = QtCompletions()
         self.ledger_label = QLabel("")
         ledger_row = QHBoxLayout()
         ledger_row.addWidget(self.ledger_label, 1)
         ledger_row.addWidget(self.flipped_only)
+        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        split.addWidget(self.ledger_table)
+        split.addWidget(self.completions)
+        split.setSizes([320, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.progress)
         layout.addWidget(self.command_label)
-        layout.addWidget(self.summary)
+        layout.addLayout(results)
         layout.addLayout(ledger_row)
-        layout.addWidget(self.ledger_table, 1)
+        layout.addWidget(split, 1)
 
     @staticmethod
     def _table(columns) -> QTableWidget:
@@ -116,20 +145,30 @@ class QtEvalPanel(QtPanel):
 
     def set_project(self, project_dir: Path | None) -> None:
         super().set_project(project_dir)
-        names = [r["name"] for r in list_runs(self.project_dir)] if project_dir else []
+        runs = list_runs(self.project_dir) if project_dir else []  # newest first
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
-        self.run_combo.addItems(names)
+        if project_dir is not None:
+            for run in runs:
+                failed = run.get("state") == "failed"
+                self.run_combo.addItem(f"✗ {run['name']} (failed)" if failed else run["name"], run["name"])
+            self.run_combo.addItem("Base model", BASE)
         self.run_combo.blockSignals(False)
         self.refresh()
 
+    def selected_run(self) -> str:
+        """The run shown ("": the base model)."""
+        return self.run_combo.currentData() or BASE
+
     def refresh(self) -> None:
-        """Re-read both summaries and the run's ledger."""
-        run = self.run_combo.currentText()
-        has_project = self.project_dir is not None
+        """Re-read both summaries and ledgers."""
+        run, has_project = self.selected_run(), self.project_dir is not None
         base = read_summary(base_eval_dir(self.project_dir)) if has_project else {}
         now = read_summary(RunFolder(self.project_dir, run).eval_dir) if has_project and run else {}
-        self.ledger = read_ledger(RunFolder(self.project_dir, run).eval_dir) if has_project and run else []
+        self.base_ledger = {r.get("problem_id"): r for r in read_ledger(base_eval_dir(self.project_dir))} \
+            if has_project else {}
+        self.ledger = (read_ledger(RunFolder(self.project_dir, run).eval_dir) if run else
+                       list(self.base_ledger.values())) if has_project else []
         rows = []
         for key, label in SUMMARY_ROWS:
             a, b = base.get(key), now.get(key)
@@ -140,12 +179,18 @@ class QtEvalPanel(QtPanel):
             for c, text in enumerate(row):
                 self.summary.setItem(r, c, QTableWidgetItem(text))
         self.summary.resizeColumnToContents(0)  # the metric names are the table's point: never clipped
+        self.chart.set_summaries(base, now)
         self.eval_run_button.setEnabled(bool(run) and self.job is None)
         self.eval_base_button.setEnabled(has_project and self.job is None)
         self._fill_ledger()
+        if not has_project:
+            self.ledger_label.setText("Create or open a project first.")
+        elif not self.ledger:
+            self.ledger_label.setText("Not evaluated yet: press Evaluate base model, then Evaluate run once a run "
+                                      "has finished a stage.")
         if now:
             self.sig_status.emit(f"{run}: {_number(now.get('accuracy_without_routes'))} alone")
-        else:
+        elif has_project:
             self.sig_status.emit("base evaluated" if base else "not evaluated")
 
     def visible_ledger(self) -> list[dict]:
@@ -155,7 +200,7 @@ class QtEvalPanel(QtPanel):
         rows = self.visible_ledger()
         flips = [flip(row) for row in self.ledger]
         self.ledger_label.setText(f"{len(self.ledger)} problems · {flips.count('fixed')} fixed · "
-                                  f"{flips.count('broken')} broken")
+                                  f"{flips.count('broken')} broken · click one to read the answers")
         self.ledger_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             cells = (row.get("problem_id"), row.get("question"), row.get("answer"),
@@ -164,26 +209,49 @@ class QtEvalPanel(QtPanel):
             color = FLIP_COLORS.get(flip(row))
             for c, value in enumerate(cells):
                 item = QTableWidgetItem("" if value is None else str(value))
+                if c == 1:
+                    item.setToolTip(f"<p>{item.text()}</p>")
                 if color is not None:
                     item.setBackground(color)
                 self.ledger_table.setItem(r, c, item)
+        self.completions.show_rows({}, {}, "")
+
+    def _on_row_selected(self) -> None:
+        selected = self.ledger_table.selectionModel().selectedRows()
+        if not selected:
+            return
+        row = self.visible_ledger()[selected[0].row()]
+        run = self.selected_run()
+        base = self.base_ledger.get(row.get("problem_id"), {})
+        self.completions.show_rows(base, row if run else {}, run)
 
     def start_eval(self, base: bool) -> EngineJob | None:
         """Run ``eval`` for the base model or the selected run; the tables refresh when it ends."""
-        if self.project_dir is None or self.job is not None:
+        if self.project_dir is None or self.job is not None or (not base and not self.selected_run()):
             return None
-        target = ["--base"] if base else ["--run", self.run_combo.currentText()]
+        target = ["--base"] if base else ["--run", self.selected_run()]
         args = ["eval", str(self.project_dir), *target]
         self.command_label.setText(command_line(args))
         self.job = self.engine.run(args)
+        self.job.sig_event.connect(self._on_event)
         self.job.sig_finished.connect(self._on_eval_finished)
+        self.progress.setRange(0, 0)  # busy until the first progress event gives the total
+        self.progress.setFormat("evaluating…")
+        self.progress.show()
         self.refresh()
         return self.job
 
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == ev.PROGRESS:
+            self.progress.setRange(0, max(int(event.get("total") or 0), 1))
+            self.progress.setValue(int(event.get("step") or 0))
+            self.progress.setFormat("evaluating: %v / %m problems")
+
     def _on_eval_finished(self, code: int) -> None:
-        error = self.job.error_line if code else ""
+        error = "\n".join(self.job.stderr_lines) if code else ""
         self.job = None
+        self.progress.hide()
         self.refresh()
         if error:
-            self.ledger_label.setText(f"eval failed: {error}")
+            self.ledger_label.setText(f"Evaluation failed: {error}")
         self.sig_changed.emit()

@@ -45,7 +45,14 @@ class QtExportPanel(QtPanel):
                                      if run_folder(self.project_dir, r["name"]).finished_stages()])
         folder = exports_dir(self.project_dir) if project_dir is not None else None
         exports = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder is not None and folder.is_dir() else []
-        self.exports_label.setText("Exported: " + ", ".join(exports) if exports else "Nothing exported yet")
+        if project_dir is None:
+            self.exports_label.setText("Create or open a project first (File › New project… or File › Open project…).")
+        elif exports:
+            self.exports_label.setText("Exported: " + ", ".join(exports))
+        elif not self.run_combo.count():
+            self.exports_label.setText("Nothing to export yet: a run must finish a stage first (Train page).")
+        else:
+            self.exports_label.setText("Nothing exported yet: pick a run, then press Export…")
         self.export_button.setEnabled(self.run_combo.count() > 0)
         self.sig_status.emit(f"{len(exports)} exported" if exports else "")
 

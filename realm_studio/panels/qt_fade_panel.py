@@ -129,6 +129,7 @@ class QtFadePanel(QtPanel):
             return
         self.config, self.rl = cfg, cfg.rl
         self._show(cfg.fade)
+        self.sig_status.emit(f"{cfg.fade.schedule}, saved in realm.toml")  # never a message of another project
 
     def _show(self, fade: FadeSection) -> None:
         """Check ``fade`` and put it in the form and the plot (form signals blocked: no echo back)."""

@@ -1,9 +1,11 @@
 """Routes: generate routes (``realm-engine routes``) and browse them against each other.
 
 The top box runs the engine's ``routes`` verb with a progress bar and a Stop button (the
-engine keeps finished problems, so a rerun resumes). Below, the problem table (filterable)
-and, for the selected problem, a positive and a negative route side by side with their
-first divergence marked: the contrast MRPV trains on.
+engine keeps finished problems, so a rerun resumes). A routes file imported again asks first
+whether to replace its earlier routes (kept in ``routes/history/``: Undo brings them back) or
+add to them; a failure is shown whole, with what to change. Below, the problem table
+(filterable) and, for the selected problem, a positive and a negative route side by side with
+the step where the negative goes wrong marked: the contrast MRPV trains on.
 """
 
 from __future__ import annotations
@@ -12,19 +14,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-                               QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
+                               QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from engine import events as ev
 from engine.config import load_config
+from engine.data.history import kept_at, snapshots
 from engine.errors import UserError
+from engine.project import ROUTES_FILE, problems_path, routes_history_dir
 
 from ..engine_client import EngineClient, EngineJob, command_line
-from ..models.routes_model import ProblemFilterProxy, ProblemRoutesModel, RouteStore
+from ..models.routes_model import ProblemFilterProxy, ProblemRoutesModel, RouteStore, routes_of_source
 from ..widgets.qt_route_diff import QtRouteDiff
 from . import QtPanel
 
 SOURCE_KINDS = ("model", "endpoint", "file")
+FIX_HINTS = {  # what to change in this box when the engine refuses a source
+    "model": "Check the model id or folder in Source.",
+    "endpoint": "Check the server URL in Source, and that the server is running.",
+    "file": "Check the routes file in Source (Browse… picks one).",
+}
+ERROR_STYLE = "color: #d1242f"
 
 
 class QtRoutesPanel(QtPanel):
@@ -40,11 +50,12 @@ class QtRoutesPanel(QtPanel):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._build_generate_box())
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._build_problem_list())
-        splitter.addWidget(self.diff)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False, handleWidth=8)
+        self.splitter.addWidget(self._build_problem_list())
+        self.splitter.addWidget(self.diff)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([420, 840])  # drag the handle to widen the problem list
+        layout.addWidget(self.splitter, 1)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -60,6 +71,9 @@ class QtRoutesPanel(QtPanel):
         self.generate_button = QPushButton("Generate")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
+        self.undo_button = QPushButton("Undo import", clicked=self.undo_routes)
+        self.error = QLabel(wordWrap=True, styleSheet=ERROR_STYLE,
+                            textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m problems")
         self.command = QLabel()
@@ -77,8 +91,10 @@ class QtRoutesPanel(QtPanel):
         row.addStretch(1)
         row.addWidget(self.generate_button)
         row.addWidget(self.stop_button)
+        row.addWidget(self.undo_button)
         form.addRow(row)
         form.addRow(self.progress)
+        form.addRow(self.error)
         form.addRow("Command", self.command)
         for signal in (self.source_kind.currentIndexChanged, self.source_value.textChanged, self.k.valueChanged,
                        self.temperature.valueChanged, self.guided.toggled):
@@ -101,7 +117,10 @@ class QtRoutesPanel(QtPanel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column, width in ((0, 120), (2, 36), (3, 36), (4, 36), (5, 84)):  # fixed: sizing to contents is O(rows)
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the question takes what is left
         self.table.selectionModel().currentRowChanged.connect(self._on_problem_selected)
         self.shown = QLabel()
         filters = QHBoxLayout()
@@ -119,6 +138,15 @@ class QtRoutesPanel(QtPanel):
     # -- project ---------------------------------------------------------------------------
 
     def set_project(self, project_dir: Path | None) -> None:
+        if project_dir is None or Path(project_dir) != self.project_dir:  # another project: nothing carries over
+            for widget in (self.contrastive_only, self.has_positives, self.search):
+                widget.blockSignals(True)
+            self.contrastive_only.setChecked(False)
+            self.has_positives.setChecked(False)
+            self.search.clear()
+            for widget in (self.contrastive_only, self.has_positives, self.search):
+                widget.blockSignals(False)
+            self.error.setText("")
         super().set_project(project_dir)
         self.generate_button.setEnabled(project_dir is not None and self.job is None)
         if project_dir is not None:
@@ -143,6 +171,10 @@ class QtRoutesPanel(QtPanel):
     def reload(self) -> None:
         """Re-read routes.parquet (after a project change or a finished generation)."""
         store = RouteStore.load(self.project_dir) if self.project_dir is not None else None
+        kept = snapshots(routes_history_dir(self.project_dir), ROUTES_FILE.name) if self.project_dir else []
+        self.undo_button.setEnabled(bool(kept) and self.job is None)
+        self.undo_button.setToolTip(f"Put back the route table kept at {kept_at(kept[-1])} (routes/history/)"
+                                    if kept else "No earlier route table to go back to")
         self.model.set_store(store)
         self.diff.set_routes([], [])
         self._apply_filters()
@@ -154,6 +186,18 @@ class QtRoutesPanel(QtPanel):
                                  f"({contrastive} contrastive)")
         elif self.project_dir is not None:
             self.sig_status.emit("no routes yet")
+        self.diff.summary.setText(self.empty_text(store))
+
+    def empty_text(self, store: RouteStore | None) -> str:
+        """What to do next when there is nothing to browse ("" when there is)."""
+        if self.project_dir is None:
+            return "Create or open a project first (File › New project… or File › Open project…)."
+        if not problems_path(self.project_dir).exists():
+            return "Import data first: the Data page imports problems; routes are made for them."
+        if store is None:
+            return ("No routes yet: pick a source above and press Generate (a routes.jsonl file imports in "
+                    "seconds; a model samples k routes per problem).")
+        return self.diff.summary.text()
 
     def _apply_filters(self) -> None:
         self.proxy.set_filters(self.contrastive_only.isChecked(), self.has_positives.isChecked(), self.search.text())
@@ -173,7 +217,7 @@ class QtRoutesPanel(QtPanel):
         problem = self.proxy.mapToSource(current).row()
         positives = [store.route(r) for r in store.route_rows(problem, "positive")]
         negatives = [store.route(r) for r in store.route_rows(problem, "negative")]
-        self.diff.set_routes(positives, negatives)
+        self.diff.set_routes(positives, negatives, self.model.question(problem))
 
     # -- generation ------------------------------------------------------------------------
 
@@ -190,15 +234,48 @@ class QtRoutesPanel(QtPanel):
         if self.project_dir is None or self.job is not None:
             return
         if not self.source_value.text().strip():
-            self.sig_status.emit("routes: give a source (a model, an endpoint URL or a routes.jsonl file)")
+            self.error.setText("Give a source in Source: a model id or folder, an endpoint URL or a routes.jsonl file.")
             return
+        source = f"{self.source_kind.currentText()}:{self.source_value.text().strip()}"
+        earlier = routes_of_source(self.project_dir, source) if self.source_kind.currentText() == "file" else 0
+        if not earlier:
+            self.start_generate([])
+            return
+        dialog = QMessageBox(QMessageBox.Icon.Question, "Import this routes file again",
+                             f"The project has {earlier} routes imported from this file before.", parent=self)
+        dialog.setInformativeText("Replace: the file's routes take their place (the route table is kept in "
+                                  "routes/history/: Undo import brings it back).\nAdd: the file's routes join them.")
+        dialog.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        dialog.addButton("Add", QMessageBox.ButtonRole.AcceptRole)
+        dialog.addButton(QMessageBox.StandardButton.Cancel)
+        dialog.buttonClicked.connect(lambda button: self._on_replace_chosen(dialog.buttonRole(button)))
+        dialog.open()
+
+    def _on_replace_chosen(self, role: QMessageBox.ButtonRole) -> None:
+        if role == QMessageBox.ButtonRole.DestructiveRole:
+            self.start_generate([])
+        elif role == QMessageBox.ButtonRole.AcceptRole:
+            self.start_generate(["--append"])
+
+    def undo_routes(self) -> None:
+        """``routes --undo``: the route table before the last routes import comes back."""
+        if self.project_dir is not None and self.job is None:
+            self._run(["routes", str(self.project_dir), "--undo"])
+
+    def start_generate(self, extra: list[str]) -> None:
         self.progress.setRange(0, 0)  # busy until the first progress event gives the total
-        self.job = self.engine.run(self.generate_args())
+        self._run(self.generate_args() + extra)
+        self.sig_status.emit("generating routes…")
+
+    def _run(self, args: list[str]) -> None:
+        self.error.setText("")
+        self.command.setText(command_line(args))
+        self.job = self.engine.run(args)
         self.job.sig_event.connect(self._on_event)
         self.job.sig_finished.connect(self._on_finished)
         self.generate_button.setEnabled(False)
+        self.undo_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.sig_status.emit("generating routes…")
 
     def _on_stop(self) -> None:
         if self.job is not None:
@@ -227,5 +304,13 @@ class QtRoutesPanel(QtPanel):
         self.stop_button.setEnabled(False)
         self.reload()  # a stopped run kept its finished problems: show them too
         if code != 0:
-            self.sig_status.emit(f"routes failed: {job.error_line}" if job and job.error_line else "routes stopped")
+            self.sig_status.emit("routes failed" if job and job.stderr_lines else "routes stopped")
+            self.error.setText(self.failure_text(job))
         self.sig_changed.emit()
+
+    def failure_text(self, job: EngineJob | None) -> str:
+        """The engine's whole message, then what to change here."""
+        lines = [line.removeprefix("error: ") for line in (job.stderr_lines if job else []) if line.strip()]
+        if not lines:
+            return ""
+        return "\n".join(lines) + "\n" + FIX_HINTS.get(self.source_kind.currentText(), "")

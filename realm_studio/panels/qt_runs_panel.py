@@ -1,9 +1,11 @@
 """Runs: every run of the project with its state, compared side by side.
 
 Everything here is read from the run folders (``list_runs``, ``config.toml``,
-``events.jsonl``), so the list is right even for runs started from the CLI or on a server.
-An interrupted run shows its last log lines and can be resumed; a live one can be followed
-again in the Train panel (``sig_attach``).
+``events.jsonl``), so the list is right even for runs started from the CLI or on a server; it
+is read again every few seconds while a run is live, and whenever the Train page sees a state
+change. States read as everywhere else (``run_state``). An interrupted run shows its last log
+lines and can be resumed (the Train page starts it: ``sig_resume``); a live one can be
+followed again there (``sig_attach``).
 """
 
 from __future__ import annotations
@@ -11,21 +13,22 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QLabel,
                                QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from engine.events import METRICS, STAGE_STARTED, read_events
-from engine.runs import LIVE_STATES, RunFolder, list_runs
+from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient
+from ..models.run_state import RESUMABLE_STATES, is_live, shown_state
 from ..run_watcher import RunSteps, last_log_lines
 from ..widgets.qt_live_plot import QtLivePlot
 from . import QtPanel
 
 RUN_COLUMNS = ("name", "state", "step", "recipe", "checkpoints")
-RESUMABLE_STATES = ("interrupted", "failed", "cancelled", "paused")
+REFRESH_MS = 2000  # while a run is live
 OVERLAY_METRICS = ("reward", "loss", "rewards/correctness/mean", "fade/p", "fade/hinted_fraction",
                    "completions/mean_length", "frac_reward_zero_std", "kl", "learning_rate")
 
@@ -90,21 +93,24 @@ class QtRunsPanel(QtPanel):
     title = "Runs"
 
     sig_attach = Signal(str)
-    """Follow this run live in the Train panel (a live run, or one just resumed)."""
+    """Follow this run live in the Train panel."""
+    sig_resume = Signal(str)
+    """Resume this run (the Train panel starts it and follows it)."""
 
     def __init__(self, engine: EngineClient, parent: QWidget | None = None):
         super().__init__(engine, parent)
         self.runs: list[dict] = []
+        self._refresh_timer = QTimer(self, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
         self.run_table = _table(RUN_COLUMNS)
         self.run_table.itemSelectionChanged.connect(self._on_selection)
         refresh = QPushButton("Refresh", clicked=self.refresh)
         self.attach_button = QPushButton("Follow in Train", clicked=self._on_attach_clicked)
         self.resume_button = QPushButton("Resume", clicked=self.resume_selected)
-        self.error_label = QLabel(styleSheet="color: #d1242f")
         buttons = QHBoxLayout()
         for widget in (refresh, self.attach_button, self.resume_button):
             buttons.addWidget(widget)
-        buttons.addWidget(self.error_label, 1)
+        buttons.addStretch(1)
 
         self.details = QLabel("Select a run")
         self.last_log = QPlainTextEdit(readOnly=True, maximumHeight=140)
@@ -144,14 +150,27 @@ class QtRunsPanel(QtPanel):
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read every run folder (states change on disk, not through us)."""
+        """Re-read every run folder (states change on disk, not through us); the selection stays."""
+        chosen = [r["name"] for r in self.selected()]
         self.runs = list_runs(self.project_dir) if self.project_dir else []
+        for run in self.runs:
+            run["state"] = shown_state(run.get("state", ""))
+        self.run_table.blockSignals(True)
         _fill(self.run_table, [(r["name"], r.get("state"), r.get("step"), r.get("recipe"),
                                 len(r.get("checkpoints") or [])) for r in self.runs])
-        live = sum(r.get("state") in LIVE_STATES for r in self.runs)
+        self.select(chosen)
+        self.run_table.blockSignals(False)
+        live = sum(is_live(r["state"]) for r in self.runs)
+        if live and not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+        elif not live:
+            self._refresh_timer.stop()
         count = f"{len(self.runs)} run" + ("" if len(self.runs) == 1 else "s")
-        self.sig_status.emit(count + (f", {live} live" if live else ""))
+        self.sig_status.emit(count + (f", {live} live" if live else "") if self.project_dir else "")
         self._on_selection()
+
+    def shutdown(self) -> None:
+        self._refresh_timer.stop()
 
     def select(self, names: list[str]) -> None:
         """Select runs by name (the overlay and the diff follow the selection)."""
@@ -173,11 +192,12 @@ class QtRunsPanel(QtPanel):
         runs = self.selected()
         current = runs[0] if len(runs) == 1 else None
         state = current.get("state") if current else None
-        self.attach_button.setEnabled(state in LIVE_STATES)
+        self.attach_button.setEnabled(is_live(state or ""))
         self.resume_button.setEnabled(state in RESUMABLE_STATES)
-        self.error_label.setText("")
         if current is None:
-            self.details.setText(f"{len(runs)} runs selected" if runs else "Select a run")
+            self.details.setText(f"{len(runs)} runs selected" if runs else "Select a run" if self.runs else
+                                 "No runs yet: start one on the Train page" if self.project_dir else
+                                 "Create or open a project first")
             self.last_log.setPlainText("")
         else:
             self.details.setText(f"{current['name']}: {state}, step {current.get('step', 0)}")
@@ -215,18 +235,5 @@ class QtRunsPanel(QtPanel):
 
     def resume_selected(self) -> None:
         runs = self.selected()
-        if len(runs) != 1:
-            return
-        name = runs[0]["name"]
-        self.resume_button.setEnabled(False)  # until the engine says how it went
-        job = self.engine.start_detached(["resume", str(self.project_dir), "--run", name])
-        job.sig_started.connect(lambda _pid: self._on_resumed(name))
-        job.sig_failed.connect(self._on_resume_refused)
-
-    def _on_resumed(self, name: str) -> None:
-        self.refresh()
-        self.sig_attach.emit(name)
-
-    def _on_resume_refused(self, message: str) -> None:
-        self._on_selection()
-        self.error_label.setText(message.splitlines()[0] if message else "the engine did not start")
+        if len(runs) == 1:
+            self.sig_resume.emit(runs[0]["name"])

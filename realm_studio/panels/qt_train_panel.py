@@ -2,68 +2,53 @@
 
 A run is started ``--detach``-ed, so it outlives the window; once its engine runs (a signal: the
 window never waits for it) the panel follows the run folder with a ``RunWatcher`` exactly as it
-would after an app restart. Settings are checked
-with the engine's own validator (``apply_overrides``) before anything is launched, and the
-equivalent CLI command is always shown.
+would after an app restart. Until that engine has taken the run over the run reads "starting";
+an engine that refuses (a run that is already running, …) is reported under the buttons in
+words that name what to press. A failed run and a run that learns nothing show a banner over
+the plots. Every start and resume of a run goes through this page (the Runs page asks it to).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QTabWidget, QVBoxLayout, QWidget)
 
-from engine.config import RECIPES, Config, apply_overrides, describe_fields, load_config
+from engine.config import load_config
 from engine.errors import UserError
-from engine.runs import LIVE_STATES, RunFolder, list_runs
+from engine.events import ERROR
+from engine.runs import RunFolder, list_runs
 
-from ..engine_client import DetachedStart, EngineClient, command_line
+from ..engine_client import DetachedStart, EngineClient
+from ..models.learning_signal import LearningSignal
+from ..models.run_estimate import format_duration
+from ..models.run_state import RESUMABLE_STATES, STARTING, is_live, shown_state, state_text
 from ..run_watcher import RunWatcher
+from ..widgets.qt_elided_label import QtElidedLabel
 from ..widgets.qt_live_metrics import QtLiveMetrics
+from ..widgets.qt_run_form import QtRunForm, train_args
 from ..widgets.qt_sample_table import QtSampleTable
+from ..widgets.qt_theme import ERROR_BANNER, ERROR_STYLE, WARNING_BANNER
 from . import QtPanel
 
-KEY_SETTINGS = ("model.name", "rl.max_steps", "rl.learning_rate", "rl.num_generations",
-                "rl.prompts_per_step", "rl.max_completion_length", "rl.beta")
-RESUMABLE_STATES = ("interrupted", "failed", "cancelled", "paused")
 MAX_LOG_LINES = 5000
-STATE_HINTS = {  # what a state means for the user, when it is not obvious
-    "interrupted": "the engine process is gone: killed or crashed; Resume continues from the last checkpoint",
-    "paused": "stopped with a checkpoint; Resume continues from it",
-}
+REFUSALS = (  # an engine's refusal → what to press here
+    ("already running in engine process", "Run {run} is already running: press Stop (save) first, or follow it "
+                                          "from Runs › Follow in Train."),
+    ("has already finished", "Run {run} has finished: nothing to resume. Start a new run instead."),
+    ("already exists", "A run named {run} exists: type another Run name, or select it in Runs and press Resume."),
+)
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "?"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-
-
-def config_value(cfg: Config, key: str):
-    section, _, name = key.partition(".")
-    return getattr(getattr(cfg, section), name)
-
-
-def override_literal(key: str, text: str, current) -> str:
-    """``key=value`` as the CLI's ``--set`` reads it (strings quoted as TOML strings)."""
-    return f"{key}={json.dumps(text) if isinstance(current, str) else text.strip()}"
-
-
-def train_args(project: Path, recipe: str, overrides: list[str], run_name: str | None) -> list[str]:
-    args = ["train", str(project), "--recipe", recipe]
-    if run_name:
-        args += ["--run", run_name]
-    for override in overrides:
-        args += ["--set", override]
-    return args
+def refusal_text(message: str, run: str) -> str:
+    """The engine's refusal in the words of this page (the engine's own line when none fits)."""
+    for needle, text in REFUSALS:
+        if needle in message:
+            return text.format(run=repr(run))
+    return f"The engine did not start {run!r}: {message}"
 
 
 class QtTrainPanel(QtPanel):
@@ -71,61 +56,55 @@ class QtTrainPanel(QtPanel):
 
     title = "Train"
 
+    sig_run_state = Signal(str, str)
+    """(run name, state as shown) of the run this page follows, on every change."""
+
     def __init__(self, engine: EngineClient, parent: QWidget | None = None):
         super().__init__(engine, parent)
-        self.config: Config | None = None
-        self._config_error = "Open a project first"
         self.run_name: str | None = None
         self.watcher: RunWatcher | None = None
         self.starting: DetachedStart | None = None  # an engine being started for a run (train or resume)
+        self.signal = LearningSignal()
+        self._last_error = ""
+        self._last_progress: dict = {}
         self._build()
 
     # -- layout -------------------------------------------------------------------------
 
     def _build(self) -> None:
-        helps = {f["key"]: f["help"] for f in describe_fields()}
-        self.recipe = QComboBox()
-        self.recipe.addItems(RECIPES)
-        self.run_edit = QLineEdit(placeholderText="automatic (recipe-date-time)")
-        self.fields: dict[str, QLineEdit] = {}
-        form = QFormLayout()
-        form.addRow("Recipe", self.recipe)
-        form.addRow("Run name", self.run_edit)
-        for key in KEY_SETTINGS:
-            edit = self.fields[key] = QLineEdit()
-            edit.setToolTip(helps.get(key, ""))
-            edit.textChanged.connect(self._on_settings_edited)
-            form.addRow(key, edit)
-        self.recipe.currentTextChanged.connect(self._on_settings_edited)
-        self.run_edit.textChanged.connect(self._on_settings_edited)
-        self.error_label = QLabel(wordWrap=True, styleSheet="color: #d1242f")
-        self.command_label = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.command_label.setStyleSheet("font-family: monospace")
+        self.form = QtRunForm()
+        self.form.sig_edited.connect(lambda: self._update_buttons(self.state))
         self.start_button = QPushButton("Start", clicked=self._on_start_clicked)
         self.stop_button = QPushButton("Stop (save)", clicked=self.stop_run,
                                        toolTip="Finish the step, save a checkpoint, exit")
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel_run,
                                          toolTip="Exit now, keep the last checkpoint")
-        self.resume_button = QPushButton("Resume", clicked=self.resume_run)
+        self.resume_button = QPushButton("Resume", clicked=lambda: self.resume_run())
         buttons = QHBoxLayout()
         for button in (self.start_button, self.stop_button, self.cancel_button, self.resume_button):
+            button.setMinimumWidth(96)  # the row never shifts when a label changes
             buttons.addWidget(button)
-        settings = QGroupBox("New run")
-        settings_layout = QVBoxLayout(settings)
-        settings_layout.addLayout(form)
-        settings_layout.addWidget(self.error_label)
-        settings_layout.addWidget(QLabel("Command:"))
-        settings_layout.addWidget(self.command_label)
-        settings_layout.addLayout(buttons)
-        settings_layout.addStretch(1)
-        settings.setMaximumWidth(420)
+        self.refusal_label = QLabel(wordWrap=True, styleSheet=ERROR_STYLE)
+        side = QVBoxLayout()
+        side.addWidget(self.form)
+        side.addLayout(buttons)
+        side.addWidget(self.refusal_label)
+        side.addStretch(1)
 
-        self.run_label = QLabel("No run attached")
+        self.run_label = QtElidedLabel("No run attached")
+        self.eta_label = QLabel("", minimumWidth=190, alignment=Qt.AlignmentFlag.AlignRight)
         self.progress = QProgressBar(textVisible=True)
-        self.eta_label = QLabel("")
+        self.failure_banner = QLabel(wordWrap=True, styleSheet=ERROR_BANNER, visible=False)
+        self.signal_banner = QLabel(wordWrap=True, styleSheet=WARNING_BANNER, visible=False)
         self.metrics = QtLiveMetrics()
-        plots = QScrollArea(widgetResizable=True)
-        plots.setWidget(self.metrics)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self.metrics)
+        plots = QWidget()
+        plots_layout = QVBoxLayout(plots)
+        plots_layout.setContentsMargins(0, 0, 0, 0)
+        plots_layout.addWidget(self.failure_banner)
+        plots_layout.addWidget(self.signal_banner)
+        plots_layout.addWidget(scroll, 1)
         self.samples = QtSampleTable()
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
@@ -133,18 +112,22 @@ class QtTrainPanel(QtPanel):
         self.tabs.addTab(plots, "Plots")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.log, "Log")
-        live = QVBoxLayout()
         top = QHBoxLayout()
         top.addWidget(self.run_label, 1)
         top.addWidget(self.eta_label)
+        live = QVBoxLayout()
         live.addLayout(top)
         live.addWidget(self.progress)
         live.addWidget(self.tabs, 1)
 
         layout = QHBoxLayout(self)
-        layout.addWidget(settings)
+        layout.addLayout(side)
         layout.addLayout(live, 1)
         self._update_buttons("")
+
+    @property
+    def state(self) -> str:
+        return self.watcher.state if self.watcher is not None else ""
 
     # -- project ------------------------------------------------------------------------
 
@@ -153,77 +136,35 @@ class QtTrainPanel(QtPanel):
         super().set_project(project_dir)
         if not same:
             self.detach()
-        self.config, self._config_error = None, "Open a project first"
+            self.refusal_label.setText("")
+        cfg, error = None, ""
         if project_dir is not None:
             try:
-                self.config = load_config(self.project_dir)
+                cfg = load_config(self.project_dir)
             except UserError as err:
-                self._config_error = str(err).splitlines()[0]
-        for key, edit in self.fields.items():
-            edit.blockSignals(True)
-            edit.setText("" if self.config is None else str(config_value(self.config, key)))
-            edit.blockSignals(False)
-        self._on_settings_edited()
+                error = str(err).splitlines()[0]
+        self.form.set_config(self.project_dir, cfg, error)
         if same and self.watcher is not None:
             return
         runs = list_runs(self.project_dir) if project_dir else []
-        live = [r for r in runs if r.get("state") in LIVE_STATES]
+        live = [r for r in runs if is_live(r.get("state", ""))]
         if runs:  # reopened while a run goes on: follow it again; else show the newest run
             self.attach((live or runs)[0]["name"])
         else:
             self.sig_status.emit("no run yet" if project_dir else "")
 
-    # -- settings -> overrides -----------------------------------------------------------
-
-    def overrides(self) -> list[str]:
-        """``--set`` items for the settings that differ from realm.toml."""
-        if self.config is None:
-            return []
-        out = []
-        for key, edit in self.fields.items():
-            current = config_value(self.config, key)
-            if edit.text().strip() != str(current):
-                out.append(override_literal(key, edit.text().strip(), current))
-        return out
-
-    def validate(self, overrides: list[str]) -> Config | None:
-        """The run's config, or None with the one-line reason shown under the form."""
-        if self.config is None:
-            self.error_label.setText(self._config_error)
-            return None
-        try:
-            cfg = apply_overrides(self.config, overrides)
-        except UserError as err:
-            self.error_label.setText(str(err).splitlines()[0])
-            return None
-        self.error_label.setText("")
-        return cfg
-
-    def _on_settings_edited(self) -> None:
-        overrides = self.overrides()
-        ok = self.validate(overrides) is not None
-        name = self.run_edit.text().strip() or None
-        project = self.project_dir or Path("PROJECT")
-        self.command_label.setText(command_line(train_args(project, self.recipe.currentText(), overrides, name)))
-        self.start_button.setEnabled(ok and not self._attached_is_live() and self.starting is None)
-
     # -- actions ------------------------------------------------------------------------
 
     def _on_start_clicked(self) -> None:
-        self.start_run(self.recipe.currentText(), self.overrides(), self.run_edit.text().strip() or None)
+        self.start_run(self.form.recipe.currentText(), self.form.overrides(), self.form.run_name())
 
     def start_run(self, recipe: str, overrides: list[str], run_name: str | None = None) -> str | None:
-        """Validate and launch ``train … --detach``; return the run's name at once. The panel
-        follows the run once its engine runs, or shows the engine's one line if it refuses."""
-        if self.validate(overrides) is None or self.starting is not None:
+        """Validate and launch ``train … --detach``; return the run's name at once. The page
+        follows the run once its engine runs, or says why the engine refused."""
+        if self.form.validate() is None or self.starting is not None:
             return None
         name = run_name or f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
-        try:
-            RunFolder(self.project_dir, name)  # checks the name before the engine is started
-        except UserError as err:
-            self.error_label.setText(str(err).splitlines()[0])
-            return None
-        self._start_detached(train_args(self.project_dir, recipe, overrides, name), name, new_run=True)
+        self._start_detached(train_args(self.project_dir, recipe, overrides, name), name)
         return name
 
     def stop_run(self) -> None:
@@ -236,34 +177,44 @@ class QtTrainPanel(QtPanel):
             RunFolder(self.project_dir, self.run_name).request("cancel")
             self.log.appendPlainText("cancel requested: the engine exits now, keeping its last checkpoint")
 
-    def resume_run(self) -> None:
-        if self.run_name and self.starting is None:
-            self._start_detached(["resume", str(self.project_dir), "--run", self.run_name], self.run_name)
+    def resume_run(self, name: str | None = None) -> None:
+        """Resume ``name`` (default: the run shown), following it here."""
+        name = name or self.run_name
+        if not name or self.starting is not None or self.project_dir is None:
+            return
+        state = shown_state(RunFolder(self.project_dir, name).read_status().get("state", ""))
+        if is_live(state):
+            self.refusal_label.setText(refusal_text("already running in engine process", name))
+            return
+        self._start_detached(["resume", str(self.project_dir), "--run", name], name)
 
-    def _start_detached(self, args: list[str], name: str, new_run: bool = False) -> None:
+    def _start_detached(self, args: list[str], name: str) -> None:
+        run = RunFolder(self.project_dir, name)
+        offset = run.engine_log.stat().st_size if run.engine_log.exists() else 0
         self.starting = self.engine.start_detached(args)
         project = self.project_dir
-        self.starting.sig_started.connect(lambda _pid: self._on_engine_started(project, name, new_run))
-        self.starting.sig_failed.connect(self._on_engine_refused)
-        self.error_label.setText("")
-        self.run_label.setText(f"Starting {name} …")
-        self._update_buttons("")
+        self.starting.sig_started.connect(lambda pid: self._on_engine_started(project, name, pid, offset))
+        self.starting.sig_failed.connect(lambda message: self._on_engine_refused(message, name))
+        self.refusal_label.setText("")
+        self.run_label.setText(f"Run: {name} — {state_text(STARTING)}")
+        self._update_buttons(STARTING)
 
-    def _on_engine_started(self, project: Path, name: str, new_run: bool) -> None:
+    def _on_engine_started(self, project: Path, name: str, pid: int, log_offset: int) -> None:
         self.starting = None
         if project != self.project_dir:  # another project was opened meanwhile: its run goes on unwatched
-            self._update_buttons(self.watcher.state if self.watcher is not None else "")
+            self._update_buttons(self.state)
             return
-        self.attach(name)
-        if new_run:
-            self.sig_changed.emit()
+        if self.run_name != name:
+            self.attach(name)
+        self.watcher.follow_launch(pid, log_offset)
+        self.sig_changed.emit()
 
-    def _on_engine_refused(self, message: str) -> None:
+    def _on_engine_refused(self, message: str, name: str) -> None:
         self.starting = None
-        self.error_label.setText(message.splitlines()[0] if message else "the engine did not start")
-        state = self.watcher.state if self.watcher is not None else ""
-        self.run_label.setText(f"Run: {self.run_name} — {state}" if self.run_name else "No run attached")
-        self._update_buttons(state)
+        self.refusal_label.setText(refusal_text(message.splitlines()[0] if message else "it exited", name))
+        self.run_label.setText(f"Run: {self.run_name} — {state_text(self.state)}" if self.run_name
+                               else "No run attached")
+        self._update_buttons(self.state)
 
     # -- following a run ----------------------------------------------------------------
 
@@ -271,28 +222,37 @@ class QtTrainPanel(QtPanel):
         """Show ``run_name`` from its first event on, then follow it live."""
         self.detach()
         self.run_name = run_name
-        self.metrics.clear()
-        self.samples.clear()
-        self.log.clear()
-        self.progress.reset()
-        self.eta_label.setText("")
         self.run_label.setText(f"Run: {run_name}")
         watcher = self.watcher = RunWatcher(RunFolder(self.project_dir, run_name), parent=self)
-        watcher.sig_metrics.connect(self.metrics.add_metrics)
+        watcher.sig_metrics.connect(self._on_metrics)
+        watcher.sig_stage.connect(self.metrics.mark_stage)
         watcher.sig_sample.connect(self.samples.add_sample)
         watcher.sig_log.connect(self.log.appendPlainText)
         watcher.sig_progress.connect(self._on_progress)
         watcher.sig_state.connect(self._on_state)
+        watcher.sig_event.connect(self._on_event)
+        watcher.sig_refused.connect(lambda message: self.refusal_label.setText(refusal_text(message, run_name)))
         watcher.start()
         return watcher
 
     def detach(self) -> None:
+        """Follow no run: every view of the last one is cleared."""
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher.deleteLater()
             self.watcher = None
         self.run_name = None
-        self.run_label.setText("No run attached")
+        self._last_error = ""
+        self._last_progress = {}
+        self.signal.clear()
+        self.metrics.clear()
+        self.samples.clear()
+        self.log.clear()
+        self.progress.reset()
+        self.eta_label.setText("")
+        self.failure_banner.hide()
+        self.signal_banner.hide()
+        self.run_label.setText("No run attached" if self.project_dir else "Create or open a project first")
         self._update_buttons("")
 
     def shutdown(self) -> None:
@@ -300,29 +260,54 @@ class QtTrainPanel(QtPanel):
             self.watcher.stop()
         self.metrics.redraw()
 
+    def _on_metrics(self, step: int, stage: str, metrics: dict) -> None:
+        self.metrics.add_metrics(step, stage, metrics)
+        if stage == "rl":
+            warning = self.signal.add(metrics)
+            self.signal_banner.setText(warning)
+            self.signal_banner.setVisible(bool(warning))
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == ERROR:
+            hint = f" ({event['hint']})" if event.get("hint") else ""
+            self._last_error = f"{event.get('message', '')}{hint}"
+
     def _on_progress(self, event: dict) -> None:
         total, step = int(event.get("total") or 0), int(event.get("step") or 0)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(min(step, max(total, 1)))
         self.progress.setFormat(f"{event.get('stage', '')} %v / %m")
+        self._last_progress = event
+        self._show_eta()
+
+    def _show_eta(self) -> None:
+        """The time left, while an engine works on the run (a paused or finished run has none)."""
+        event = self._last_progress
+        if not is_live(self.state) or not event:
+            self.eta_label.setText("")
+            return
         text = f"ETA {format_duration(event.get('eta_s'))}"
         if event.get("throughput"):
             text += f" · {float(event['throughput']):.3g} steps/s"
         self.eta_label.setText(text)
 
     def _on_state(self, state: str) -> None:
-        hint = STATE_HINTS.get(state, "")
-        self.run_label.setText(f"Run: {self.run_name} — {state}" + (f" ({hint})" if hint else ""))
+        self.run_label.setText(f"Run: {self.run_name} — {state_text(state)}")
+        self._show_eta()
+        failed = state == "failed"
+        self.failure_banner.setVisible(failed)
+        if failed:
+            self.failure_banner.setText(f"The run failed: {self._last_error or 'see the Log tab'}. Fix what it names "
+                                        "(the settings on the left, or realm.toml on the Settings page), then press "
+                                        "Resume — or start a new run. The Log tab has the whole log.")
         self._update_buttons(state)
         self.sig_status.emit(f"{self.run_name}: {state}")
-
-    def _attached_is_live(self) -> bool:
-        return self.watcher is not None and self.watcher.state in LIVE_STATES
+        self.sig_run_state.emit(self.run_name or "", state)
 
     def _update_buttons(self, state: str) -> None:
-        live, starting = state in LIVE_STATES, self.starting is not None
-        self.stop_button.setEnabled(live)
-        self.cancel_button.setEnabled(live)
+        live, starting = is_live(state), self.starting is not None or state == STARTING
+        self.stop_button.setEnabled(live and not starting)
+        self.cancel_button.setEnabled(live and not starting)
         self.resume_button.setEnabled(state in RESUMABLE_STATES and not starting)
-        self.start_button.setEnabled(not live and not starting and self.config is not None
-                                     and not self.error_label.text())
+        self.start_button.setEnabled(not live and not starting and not self.form.error_label.text()
+                                     and self.form.config is not None)

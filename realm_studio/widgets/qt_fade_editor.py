@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from engine.config import FadeSection
 from engine.method.fade import curve
 
+from .qt_theme import plot_colours
+
 MIN_GAP = 0.001  # smallest progress step between two control points
 CURVE_SAMPLES = 401
 TAIL_BRUSH = (120, 170, 255, 60)
@@ -49,7 +51,7 @@ class _ControlPoints(pg.ScatterPlotItem):
     sig_removed = Signal(int)
 
     def __init__(self):
-        super().__init__(size=14, brush=pg.mkBrush(255, 140, 0), pen=pg.mkPen("k"), hoverable=True,
+        super().__init__(size=14, brush=pg.mkBrush(255, 140, 0), hoverable=True,
                          hoverSize=18)
         self.setZValue(10)
         self._dragged: int | None = None
@@ -90,7 +92,7 @@ class QtFadeEditor(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.fade = FadeSection()
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -100,8 +102,8 @@ class QtFadeEditor(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.tail = pg.LinearRegionItem((0.8, 1.0), movable=False, brush=pg.mkBrush(*TAIL_BRUSH),
                                         pen=pg.mkPen(None))
-        self.tail_label = pg.TextItem("autonomous tail", color=(60, 90, 170), anchor=(0.5, 0))
-        self.curve_item = self.plot.plot(pen=pg.mkPen((30, 30, 30), width=2))
+        self.tail_label = pg.TextItem("autonomous tail", anchor=(0.5, 0))
+        self.curve_item = self.plot.plot()
         self.points_item = _ControlPoints()
         for item in (self.tail, self.tail_label, self.points_item):
             self.plot.addItem(item)
@@ -111,6 +113,23 @@ class QtFadeEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        """Background, axes, curve and labels in the window's palette (light or dark)."""
+        colours = plot_colours(self.palette())
+        self.plot.setBackground(colours.background)
+        for name in ("bottom", "left"):
+            self.plot.getAxis(name).setPen(colours.foreground)
+            self.plot.getAxis(name).setTextPen(colours.foreground)
+        self.curve_item.setPen(pg.mkPen(colours.foreground, width=2))
+        self.tail_label.setColor(colours.marker)
+        self.points_item.setPen(pg.mkPen(colours.foreground))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched light / dark
+            self.apply_palette()
 
     @property
     def view_box(self) -> pg.ViewBox:

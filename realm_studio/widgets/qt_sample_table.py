@@ -1,7 +1,9 @@
 """The table of recent rollouts (``sample`` events): what the model actually wrote.
 
 A bounded model (the newest ``MAX_ROWS``) so a long run never grows the view without end;
-best rollouts are tinted green and worst red, hinted ones are marked, full text in tooltips.
+hinted ones are marked, full text in tooltips. The step is the run's step, as on the plots.
+Best rollouts are tinted green and worst red only when their rewards differ: a step whose
+completions all scored alike has no best and no worst.
 """
 
 from __future__ import annotations
@@ -30,12 +32,21 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= PREVIEW_CHARS else "…" + flat[-PREVIEW_CHARS:]
 
 
+def _step_key(sample: dict) -> tuple:
+    return sample.get("stage"), sample.get("step")
+
+
+def _total(sample: dict) -> float:
+    return round(sum(v for v in (sample.get("rewards") or {}).values() if isinstance(v, (int, float))), 9)
+
+
 class SampleTableModel(QAbstractTableModel):
     """The newest samples, oldest first."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.samples: deque[dict] = deque(maxlen=MAX_ROWS)
+        self._scores: dict[tuple, set[float]] = {}  # (stage, step) -> the distinct reward totals seen
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt name)
         return 0 if parent.isValid() else len(self.samples)
@@ -55,9 +66,13 @@ class SampleTableModel(QAbstractTableModel):
             return self.cell_text(sample, column)
         if role == Qt.ItemDataRole.ToolTipRole and column in ("prompt", "completion"):
             return str(sample.get(column, ""))
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == Qt.ItemDataRole.BackgroundRole and self.rewards_differ(sample):
             return RANK_COLORS.get(sample.get("rank"))
         return None
+
+    def rewards_differ(self, sample: dict) -> bool:
+        """Whether the samples of this sample's step scored differently (best and worst mean something)."""
+        return len(self._scores.get(_step_key(sample), ())) > 1
 
     @staticmethod
     def cell_text(sample: dict, column: str) -> str:
@@ -67,7 +82,7 @@ class SampleTableModel(QAbstractTableModel):
             return rewards_text(sample.get("rewards"))
         if column in ("prompt", "completion"):
             return _one_line(sample.get(column, ""))
-        value = sample.get(column)
+        value = sample.get("run_step", sample.get("step")) if column == "step" else sample.get(column)
         return "" if value is None else str(value)
 
     def add(self, sample: dict) -> None:
@@ -79,10 +94,15 @@ class SampleTableModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), row, row)
         self.samples.append(sample)
         self.endInsertRows()
+        scores = self._scores.setdefault(_step_key(sample), set())
+        if _total(sample) not in scores and scores:  # the step's earlier rows get their tint now
+            self.dataChanged.emit(self.index(max(0, row - 8), 0), self.index(row, len(COLUMNS) - 1))
+        scores.add(_total(sample))
 
     def clear(self) -> None:
         self.beginResetModel()
         self.samples.clear()
+        self._scores.clear()
         self.endResetModel()
 
 

@@ -81,7 +81,7 @@ def test_an_invalid_config_names_every_bad_key(tmp_path):
     proc = engine("runs", project, check_rc=2)
     assert "Traceback" not in proc.stderr
     assert "fade.start: must be in [0.0, 1.0], got 1.5" in proc.stderr
-    assert "rl.learning_rate: must be > 0.0, got -1.0" in proc.stderr
+    assert "rl.learning_rate: must be in (0.0, 1.0], got -1.0" in proc.stderr
     assert "extra: unknown section" in proc.stderr
 
 

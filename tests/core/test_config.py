@@ -22,7 +22,8 @@ def test_init_writes_a_config_that_loads_back_identically(tmp_path):
 
 @pytest.mark.parametrize("raw, expected", [
     ({"fade": {"start": 1.5}}, "fade.start: must be in [0.0, 1.0], got 1.5"),
-    ({"rl": {"learning_rate": -1}}, "rl.learning_rate: must be > 0.0, got -1.0"),
+    ({"rl": {"learning_rate": -1}}, "rl.learning_rate: must be in (0.0, 1.0], got -1.0"),
+    ({"rl": {"learning_rate": 1e9}}, "rl.learning_rate: must be in (0.0, 1.0], got 1000000000.0"),
     ({"rl": {"max_steps": 2.5}}, "rl.max_steps: must be an integer, got 2.5"),
     ({"rl": {"num_generations": True}}, "rl.num_generations: must be an integer, got True"),
     ({"model": {"lora": "yes"}}, "model.lora: must be true or false, got 'yes'"),

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 ML = ("torch", "transformers", "trl", "peft", "datasets", "accelerate")
 QT = ("PySide6", "shiboken6", "pyqtgraph")
 TORCH_FREE = ("engine.errors", "engine.fsutil", "engine.config", "engine.events", "engine.runs", "engine.project",
-              "engine.data.problems", *sorted(f"engine.method.{p.stem}" for p in (REPO / "engine" / "method").glob("*.py")))
+              "engine.data.problems", "engine.data.history", *sorted(f"engine.method.{p.stem}" for p in (REPO / "engine" / "method").glob("*.py")))
 
 
 def run(*argv: str) -> subprocess.CompletedProcess:

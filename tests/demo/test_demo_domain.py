@@ -5,6 +5,7 @@ rulebook, so a bug in the generator cannot hide behind the generator itself.
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -122,11 +123,25 @@ def test_each_conditional_rule_fires_in_at_least_15_percent_of_problems(shipped)
         assert fired[rule] <= 0.85 * len(problems), (rule, fired)  # and it is not always on either
 
 
+def test_corrupted_step_is_the_first_line_that_differs_from_the_positive_in_the_same_wording(shipped):
+    by_problem: dict[str, list[dict]] = {}
+    for route in shipped[1]:
+        by_problem.setdefault(route["problem_id"], []).append(route)
+    for own in by_problem.values():
+        numbered = {r["text"].startswith("Step 1:"): r["text"].splitlines()[:-1] for r in own
+                    if r["corrupted_step"] is None}  # the gold wording is numbered, the paraphrase is not
+        for route in (r for r in own if r["corrupted_step"] is not None):
+            lines = route["text"].splitlines()[:-1]
+            alike = len(os.path.commonprefix([lines, numbered[lines[0].startswith("Step 1:")]]))
+            assert route["corrupted_step"] == alike + 1, route  # a skipped last step: where it should have been
+
+
 def test_each_problem_has_two_positive_and_three_distinct_negative_routes(shipped):
     problems, routes = shipped
     by_problem = {p["id"]: [] for p in problems}  # test problems too: eval "with routes" shows them
     for route in routes:
-        assert list(route) == ["problem_id", "text", "kind"]
+        assert list(route) == ["problem_id", "text", "kind", "corrupted_step"]
+        assert (route["corrupted_step"] is None) == (route["kind"] in POSITIVE_KINDS), route
         by_problem[route["problem_id"]].append(route)  # KeyError: a route for an unknown problem
     for pid, own in by_problem.items():
         kinds = Counter(r["kind"] for r in own)

@@ -15,6 +15,7 @@ class FakeJob(QObject):
         super().__init__(parent)
         self.args = list(args)
         self.error_line = ""
+        self.stderr_lines: list[str] = []
         self.running = True
         self.terminated = False
 
@@ -29,14 +30,22 @@ class FakeJob(QObject):
 
     def finish(self, code: int = 0, error_line: str = ""):
         self.running = False
-        self.error_line = error_line
+        self.error_line = error_line.splitlines()[-1] if error_line else ""
+        self.stderr_lines = error_line.splitlines()
         self.sig_finished.emit(code)
 
 
 class FakeEngineClient(QObject):
+    sig_state = Signal(str)
+    state = "idle"
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.jobs: list[FakeJob] = []
+
+    def terminate_all(self, grace_ms: int = 3000):
+        for job in self.jobs:
+            job.terminate(grace_ms)
 
     def run(self, args):
         job = FakeJob(args, self)

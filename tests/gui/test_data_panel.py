@@ -140,3 +140,50 @@ def test_real_engine_preview_then_import(qtbot, project, qa_file, engine_client)
         qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
     assert panel.problems_model.rowCount() == 3
     assert panel.statuses[-1].startswith("3 problems (")
+
+
+# ----------------------------------------------------------------------------- nothing a user made is lost
+
+def find_dialog(panel):
+    from PySide6.QtWidgets import QMessageBox
+
+    dialogs = [d for d in panel.findChildren(QMessageBox) if d.isVisible()]
+    assert len(dialogs) == 1
+    return dialogs[0]
+
+
+def test_import_into_a_project_with_problems_asks_replace_or_append_with_the_counts(panel, qtbot, project, qa_file):
+    write_problems(project / PROBLEMS_FILE, [Problem(id=f"p{i}", question="?", answer="1") for i in range(40)])
+    panel.set_project(project)
+    type_file(qtbot, panel, qa_file)
+    panel.engine.jobs[-1].sig_event.emit({**PREVIEW, "counts": {"ok": 2, "rejected": 1, "existing": 40, "clashes": 0}})
+    assert "the project has 40" in panel.detected.text()
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    dialog = find_dialog(panel)
+    assert "already has 40 problems" in dialog.text() and "This file has 2" in dialog.text()
+    assert "Append: 2 are added (42 in all)" in dialog.informativeText()
+    assert len(panel.engine.jobs) == 1  # nothing is written before the user answers
+    cancel = dialog.button(dialog.StandardButton.Cancel)
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert len(panel.engine.jobs) == 1
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    dialog = find_dialog(panel)
+    append = next(b for b in dialog.buttons() if b.text() == "Append")
+    qtbot.mouseClick(append, Qt.MouseButton.LeftButton)
+    assert panel.engine.jobs[-1].args[-1] == "--append" and "--dry-run" not in panel.engine.jobs[-1].args
+    assert panel.command.text().endswith("--skip-bad --append")
+
+
+def test_undo_import_runs_import_undo_when_an_earlier_table_was_kept(panel, qtbot, project):
+    from engine.data.history import keep
+    from engine.project import data_history_dir
+
+    assert not panel.undo_button.isEnabled()
+    write_problems(project / PROBLEMS_FILE, [Problem(id="p1", question="?", answer="1")])
+    keep(project / PROBLEMS_FILE, data_history_dir(project))
+    panel.set_project(project)
+    assert panel.undo_button.isEnabled() and "kept at" in panel.undo_button.toolTip()
+    qtbot.mouseClick(panel.undo_button, Qt.MouseButton.LeftButton)
+    assert panel.engine.jobs[-1].args == ["import", str(project), "--undo"]
+    with qtbot.waitSignal(panel.sig_changed):
+        panel.engine.jobs[-1].finish(0)

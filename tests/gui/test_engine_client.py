@@ -79,7 +79,7 @@ def test_the_train_panel_follows_the_run_once_its_engine_runs(qtbot, engine_clie
     panel.set_project(project)
     try:
         assert panel.start_run("grpo", [], "r1") == "r1"
-        assert panel.run_name is None and "Starting r1" in panel.run_label.text()
+        assert panel.run_name is None and "r1 — starting" in panel.run_label.text()
         assert not panel.start_button.isEnabled(), "no second start while one is on its way"
         assert panel.start_run("grpo", [], "r2") is None
         qtbot.waitUntil(lambda: panel.run_name == "r1", timeout=30_000)

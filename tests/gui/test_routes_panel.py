@@ -169,3 +169,22 @@ def test_generate_runs_the_routes_verb_and_stop_terminates_it(panel, qtbot, big_
         job.finish(-1)
     assert panel.generate_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.model.rowCount() == N_PROBLEMS  # the routes kept on disk are shown again
+
+
+def test_a_route_generation_error_is_shown_whole_with_what_to_change(panel, qtbot):
+    panel.source_kind.setCurrentText("endpoint")
+    panel.source_value.setText("http://localhost:9/v1")
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    message = ("error: endpoint http://localhost:9/v1: connection refused; this message is long enough that a status "
+               "label would cut it, and it has a second line\nhint: start the server first")
+    panel.engine.jobs[-1].finish(2, message)
+    text = panel.error.text()
+    assert "connection refused" in text and "it has a second line" in text and "start the server first" in text
+    assert text.endswith("Check the server URL in Source, and that the server is running.")
+    assert panel.error.wordWrap()
+
+
+def test_an_empty_source_is_refused_beside_the_button(panel, qtbot):
+    panel.source_value.clear()
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert panel.engine.jobs == [] and "Give a source in Source" in panel.error.text()

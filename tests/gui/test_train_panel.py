@@ -31,24 +31,27 @@ def write_run(project, name="r1"):
 @pytest.mark.parametrize("key, text, error", [
     ("rl.max_steps", "0", "rl.max_steps: must be >= 1"),
     ("rl.max_steps", "ten", "rl.max_steps: must be an integer"),
-    ("rl.learning_rate", "-1", "rl.learning_rate: must be > 0.0"),
+    ("rl.learning_rate", "-1", "rl.learning_rate: must be in (0.0, 1.0]"),
+    ("rl.learning_rate", "1e9", "rl.learning_rate: must be in (0.0, 1.0]"),
     ("rl.num_generations", "1", "rl.num_generations: must be >= 2"),
 ])
 def test_bad_setting_shows_one_line_and_blocks_start(panel, key, text, error):
-    panel.fields[key].setText(text)
-    assert error in panel.error_label.text()
-    assert "\n" not in panel.error_label.text()
+    panel.form.fields[key].setText(text)
+    assert error in panel.form.error_label.text()
+    assert "\n" not in panel.form.error_label.text()
     assert not panel.start_button.isEnabled()
-    assert panel.start_run("realm-zero", panel.overrides()) is None
+    assert panel.start_run("realm-zero", panel.form.overrides()) is None
 
 
 def test_changed_settings_become_set_overrides_in_the_shown_command(panel, project):
-    panel.fields["rl.max_steps"].setText("50")
-    panel.fields["model.name"].setText("Qwen/Qwen2.5-0.5B-Instruct")
-    assert panel.overrides() == ["model.name=\"Qwen/Qwen2.5-0.5B-Instruct\"", "rl.max_steps=50"]
-    assert panel.error_label.text() == ""
+    panel.form.use_config()  # realm.toml's sizes, not the ones offered for a CPU
+    panel.form.recipe.setCurrentText("realm-zero")
+    panel.form.fields["rl.max_steps"].setText("50")
+    panel.form.fields["model.name"].setText("Qwen/Qwen2.5-0.5B-Instruct")
+    assert panel.form.overrides() == ["model.name=\"Qwen/Qwen2.5-0.5B-Instruct\"", "rl.max_steps=50"]
+    assert panel.form.error_label.text() == ""
     assert panel.start_button.isEnabled()
-    command = panel.command_label.text()
+    command = panel.form.command_label.text()
     assert command.startswith(f"realm-engine train {project} --recipe realm-zero")
     assert "--set rl.max_steps=50" in command
 
@@ -74,11 +77,11 @@ def test_watcher_turns_the_event_log_into_plot_points_and_sample_rows(qtbot, pan
 
     watcher = panel.attach("r1")
     panel.metrics.redraw()
-    x, y = panel.metrics.plot_of("loss").data("loss")
+    x, y = panel.metrics.plot_of("loss").data("rl: loss")
     assert list(x) == list(range(1, 31)) and list(y) == written_loss
-    assert list(panel.metrics.plot_of("fade/p").data("fade/p")[1]) == written_p
-    assert panel.metrics.plot_of("loss").curve_point_count("loss") == 30
-    assert "rewards/correctness/mean" in panel.metrics.plot_of("reward").series
+    assert list(panel.metrics.plot_of("fade/p").data("rl: fade/p")[1]) == written_p
+    assert panel.metrics.plot_of("loss").curve_point_count("rl: loss") == 30
+    assert "rl: rewards/correctness/mean" in panel.metrics.plot_of("reward").series
     assert [row[0] for row in panel.samples.row_texts()] == ["10", "20", "30"]
     assert [row[4:] for row in panel.samples.row_texts()] == [[s["prompt"], s["completion"]] for s in samples]
     assert panel.samples.row_texts()[0][2] == "hinted"
@@ -89,7 +92,7 @@ def test_watcher_turns_the_event_log_into_plot_points_and_sample_rows(qtbot, pan
     with open(run.events, "ab") as handle:  # the next complete line makes the cut one garbage
         handle.write(b"\n")
     writer.emit("metrics", stage="rl", step=31, metrics={"loss": 0.01})
-    qtbot.waitUntil(lambda: panel.metrics.plot_of("loss").series["loss"].size == 31, timeout=5000)
+    qtbot.waitUntil(lambda: panel.metrics.plot_of("loss").series["rl: loss"].size == 31, timeout=5000)
     assert watcher.skipped_lines == 1
 
 
@@ -120,9 +123,9 @@ def test_ingesting_100k_metric_events_keeps_every_point(qtbot, project):
         total += more
     assert total == 100_000
     metrics_view.redraw()
-    x, y = metrics_view.plot_of("loss").data("loss")
+    x, y = metrics_view.plot_of("loss").data("rl: loss")
     assert len(x) == 100_000 and x[-1] == 99_999 and y[-1] == 99_999 * 0.5
-    assert metrics_view.plot_of("reward").curve_point_count("reward") == 100_000
+    assert metrics_view.plot_of("reward").curve_point_count("rl: reward") == 100_000
 
 
 def test_a_series_of_one_point_is_drawn_as_a_dot_until_it_becomes_a_line(qtbot):

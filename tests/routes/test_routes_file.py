@@ -24,7 +24,7 @@ def project(tmp_path):
 
 def test_file_routes_are_labelled_by_the_verifier_with_their_provenance(project, tmp_path):
     source = write_jsonl(tmp_path / "routes.jsonl", [
-        {"problem_id": "p1", "text": "1 + 1 = 2\nAnswer: 2", "kind": "teacher"},  # extra keys are ignored
+        {"problem_id": "p1", "text": "1 + 1 = 2\nAnswer: 2", "kind": "teacher", "tags": ["a"]},
         {"problem_id": "p1", "text": "Answer: 3", "temperature": 0.7, "guided": True},
         {"problem_id": "p2", "text": "I am not sure."},
         {"problem_id": "p3", "text": "Answer: 6"},
@@ -41,6 +41,7 @@ def test_file_routes_are_labelled_by_the_verifier_with_their_provenance(project,
         ("p4", "positive", "8", None, False, source),
     ]
     assert all(r.created > 0 for r in routes)
+    assert [r.meta for r in routes] == [{"kind": "teacher"}, {}, {}, {}, {}]  # other scalar keys: the route's meta
     assert (summary.problems, summary.routes, summary.positives, summary.negatives, summary.unparsed,
             summary.contrastive, summary.remaining) == (4, 5, 3, 1, 1, 1, 0)
 

@@ -46,6 +46,19 @@ def test_routes_round_trip_through_parquet(tmp_path):
     assert read_routes(tmp_path) == routes
 
 
+def test_route_meta_round_trips_and_a_table_written_before_meta_reads_as_empty_meta(tmp_path):
+    import pyarrow.parquet as pq
+
+    routes = [route("p1", "negative"), route("p2", "positive", source="file:r.jsonl")]
+    routes[0].meta = {"kind": "arithmetic_slip", "corrupted_step": 6}
+    write_routes(tmp_path, routes)
+    assert read_routes(tmp_path) == routes
+    old = pq.read_table(tmp_path / "routes" / "routes.parquet").drop_columns(["meta"])  # an older project's table
+    pq.write_table(old, tmp_path / "routes" / "routes.parquet")
+    assert [r.meta for r in read_routes(tmp_path)] == [{}, {}]
+    assert [r.id for r in merge_routes(tmp_path, [route("p3", "positive")])] == [r.id for r in routes] + [route("p3", "positive").id]
+
+
 def test_a_truncated_journal_line_is_dropped_and_the_next_append_stays_clean(tmp_path):
     append_partial(tmp_path, "p1", "model:m", [route("p1", "positive"), route("p1", "negative", 1)])
     with open(tmp_path / PARTIAL_FILE, "a", encoding="utf-8") as handle:
