@@ -172,3 +172,32 @@ def test_cpu_speed_measures_every_configuration_and_checks_the_loss(tiny_model_d
     assert math.isfinite(check["max_relative_difference"]) and check["step_noise"] >= 0
     names = [row.metric for row in cpu_speed.rows(result)]
     assert "distill_tokens_per_s: default / before" in names and any(n.startswith("loss:") for n in names)
+
+
+def test_efficacy_trains_every_variant_from_one_distillation_and_reports_them(tmp_path, tiny_model_dir):
+    """bench/efficacy.py on the bundled domain with the tiny model: each RL variant branches from
+    the shared distillation, every variant is evaluated on the same problems, the report has a row
+    and a paired comparison for each, and a second call reuses what is done."""
+    from bench import efficacy
+
+    from engine.runs import RunFolder, run_origin
+
+    project, out = tmp_path / "eff", tmp_path / "EFFICACY.md"
+    sets = [f"model.name={tiny_model_dir}", "model.device=cpu", "distill.max_steps=2", "distill.max_length=512",
+            "rl.max_steps=2", "rl.num_generations=2", "rl.max_completion_length=8", "eval.max_new_tokens=8",
+            "eval.max_problems=6", "eval.max_problems_with_routes=3", "eval.every_steps=1", "eval.curve_problems=2"]
+    argv = ["--project", str(project), "--size", "quick", "--out", str(out), *sum((["--set", s] for s in sets), [])]
+    assert efficacy.main(argv) == 0
+
+    for variant in efficacy.VARIANTS:
+        if variant.branched:
+            assert run_origin(RunFolder(project, efficacy.run_name(variant))) == (efficacy.SHARED, "distill")
+    text = out.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
+    assert [r.split(" | ")[0].strip("| ") for r in rows] == [v.name for v in efficacy.VARIANTS]
+    assert all("%" in r for r in rows) and "(paired" in text
+    assert (tmp_path / "efficacy-parcels-quick.png").stat().st_size > 1000  # the curves were drawn
+
+    before = {v.name: RunFolder(project, efficacy.run_name(v)).events.stat().st_mtime for v in efficacy.VARIANTS[1:]}
+    assert efficacy.main(argv) == 0  # reuses every trained and evaluated variant
+    assert before == {v.name: RunFolder(project, efficacy.run_name(v)).events.stat().st_mtime for v in efficacy.VARIANTS[1:]}
