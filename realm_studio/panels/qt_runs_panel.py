@@ -29,7 +29,7 @@ from . import QtPanel
 
 RUN_COLUMNS = ("name", "state", "step", "recipe", "checkpoints")
 REFRESH_MS = 2000  # while a run is live
-OVERLAY_METRICS = ("reward", "loss", "rewards/correctness/mean", "fade/p", "fade/hinted_fraction",
+OVERLAY_METRICS = ("eval/accuracy_without_routes", "eval/accuracy_with_routes", "eval/autonomy_gap", "reward", "loss", "rewards/correctness/mean", "fade/p", "fade/hinted_fraction",
                    "completions/mean_length", "frac_reward_zero_std", "kl", "learning_rate")
 
 

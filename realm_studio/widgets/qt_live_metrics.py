@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
 from .qt_live_plot import QtLivePlot
 
 # (plot title, y axis label with its unit, rules): a rule is an exact name, or a prefix ending in "/".
+# The held-out curve comes first: it is the one that says whether the run teaches.
 GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("Held-out accuracy (without / with routes, autonomy gap)", "accuracy", ("eval/",)),
     ("Loss", "loss", ("loss",)),
     ("Reward (total and per function)", "reward", ("reward", "rewards/")),
     ("Reward spread", "std, share", ("reward_std", "frac_reward_zero_std")),

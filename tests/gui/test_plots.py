@@ -145,3 +145,18 @@ def test_best_and_worst_are_tinted_only_when_their_rewards_differ(qtbot):
     table.add_sample({**step2, "rank": "worst", "rewards": {"correctness": 0.0}})
     assert colour(2) == RANK_COLORS["best"] and colour(3) == RANK_COLORS["worst"]
     assert table.row_texts()[0][0] == "7"  # the run's step, as on the plots
+
+
+def test_the_held_out_curve_has_the_first_plot_with_its_three_series(dashboard):
+    """eval/* metrics (eval.every_steps) are the curve users care about: their own plot, first."""
+    dashboard.mark_stage("distill", 0)
+    for step in (10, 20, 30):
+        dashboard.add_metrics(step, "distill", {"loss": 1.0 / step, "eval/accuracy_without_routes": step / 100,
+                                               "eval/accuracy_with_routes": step / 50, "eval/autonomy_gap": step / 100})
+    dashboard.redraw()
+    plot = dashboard.plot_of("eval/accuracy_without_routes")
+    assert plot is not dashboard.plot_of("loss")
+    assert set(plot.series) == {"distill: eval/accuracy_without_routes", "distill: eval/accuracy_with_routes",
+                                "distill: eval/autonomy_gap"}
+    assert list(plot.data("distill: eval/accuracy_with_routes")[1]) == pytest.approx([0.2, 0.4, 0.6])
+    assert next(iter(dashboard.plots.values())) is plot
