@@ -1,7 +1,8 @@
 """Which part of ReaLM helps: one shared distillation, every RL variant from it, equal budgets.
 
     python bench/efficacy.py --project DIR [--size quick|medium|full] [--domain parcels|benefits]
-                             [--set KEY=VALUE ...] [--out docs/EFFICACY.md]
+                             [--set KEY=VALUE ...] [--only VARIANT ...] [--shared RUN]
+                             [--reuse VARIANT=RUN ...] [--out docs/EFFICACY.md]
 
 Variants, all evaluated with the same settings on every held-out problem of the domain:
 
@@ -17,7 +18,9 @@ The size's settings are the demo's (``engine.demo.run.SIZES``), plus a held-out 
 every ``eval.every_steps`` steps. A variant already trained and evaluated in the project is
 reused, so an interrupted medium run continues where it stopped. Writes a Markdown report (the
 table with 95 % intervals, the paired difference of each variant against ``rft``) and a PNG of
-every variant's held-out curve beside it.
+every variant's held-out curve beside it. ``--shared`` takes an rft run already in the project as
+the shared distillation (a medium demo's ``…-distill`` run) and ``--reuse`` a finished run as a
+variant (the demo's realm-r1 run), so a demo and its ablation share their training.
 """
 
 from __future__ import annotations
@@ -59,8 +62,13 @@ CURVE = {"quick": {"eval.every_steps": 25, "eval.curve_problems": 20},
 CURVE_KEYS = ("eval/accuracy_without_routes", "eval/accuracy_with_routes")
 
 
-def run_name(variant: Variant) -> str:
-    return SHARED if variant.recipe == "rft" else f"eff-{variant.name}"
+def run_names(shared: str | None = None, reuse: dict[str, str] | None = None) -> dict[str, str]:
+    """The run of each trained variant: ``eff-<variant>``, the shared distillation ``eff-rft``,
+    unless another run of the project stands in for it."""
+    names = {v.name: SHARED if v.recipe == "rft" else f"eff-{v.name}" for v in VARIANTS if v.recipe}
+    if shared:
+        names["rft"] = shared
+    return {**names, **(reuse or {})}
 
 
 def parse_sets(pairs: list[str]) -> dict:
@@ -75,7 +83,7 @@ def parse_sets(pairs: list[str]) -> dict:
     return out
 
 
-def measure(project: Path, variant: Variant, say) -> dict:
+def measure(project: Path, variant: Variant, names: dict[str, str], say) -> dict:
     """Train (unless done) and evaluate (unless done) one variant; its evaluation summary."""
     from engine.launch import train
     from engine.project import base_eval_dir
@@ -85,10 +93,10 @@ def measure(project: Path, variant: Variant, say) -> dict:
     if variant.recipe is None:
         done = read_evaluation(base_eval_dir(project))
         return done[0] if done else evaluate(project, None)
-    name = run_name(variant)
+    name = names[variant.name]
     run = RunFolder(project, name)
     if run.read_status().get("state") != "finished":
-        origin = f"{SHARED}:distill" if variant.branched else None
+        origin = f"{names['rft']}:distill" if variant.branched else None
         say(f"training {name} ({variant.what}) …")
         started = time.time()
         if train(project, variant.recipe, name, overrides=[], origin=origin) != "finished":
@@ -98,31 +106,32 @@ def measure(project: Path, variant: Variant, say) -> dict:
     return done[0] if done else evaluate(project, name)
 
 
-def curve(project: Path, variant: Variant) -> dict[str, list[tuple[int, float]]]:
+def curve(project: Path, variant: Variant, names: dict[str, str]) -> dict[str, list[tuple[int, float]]]:
     """The variant's held-out curve by RL step (the distillation's curve for ``rft``)."""
     from engine.events import read_events
     from engine.runs import RunFolder
 
     if variant.recipe is None:
         return {}
-    events = read_events(RunFolder(project, run_name(variant)).events, {"metrics"})
+    events = read_events(RunFolder(project, names[variant.name]).events, {"metrics"})
     stage = "distill" if variant.recipe == "rft" else "rl"
     return {key: [(e["step"], e["metrics"][key]) for e in events
                   if e.get("stage") == stage and e["metrics"].get(key) is not None]
             for key in CURVE_KEYS}
 
 
-def verdicts(project: Path, variant: Variant) -> list[bool]:
+def verdicts(project: Path, variant: Variant, names: dict[str, str]) -> list[bool]:
     from engine.project import base_eval_dir
     from engine.runs import RunFolder
     from engine.stages.evaluate import read_evaluation
 
-    folder = base_eval_dir(project) if variant.recipe is None else RunFolder(project, run_name(variant)).eval_dir
+    folder = base_eval_dir(project) if variant.recipe is None else RunFolder(project, names[variant.name]).eval_dir
     by_problem = read_evaluation(folder)[1]
     return [by_problem[k] for k in sorted(by_problem)]
 
 
-def report(project: Path, size: str, domain: str, summaries: dict, minutes: float, png: str | None) -> str:
+def report(project: Path, size: str, domain: str, summaries: dict, names: dict[str, str], minutes: float,
+           png: str | None) -> str:
     from engine.method.stats import paired_difference_interval, wilson_interval
     from engine.textfmt import accuracy_cell
 
@@ -133,7 +142,7 @@ def report(project: Path, size: str, domain: str, summaries: dict, minutes: floa
              "| variant | what it is | acc without routes [95 % CI] | acc with routes [95 % CI] | autonomy gap | "
              "format failures [95 % CI] | most common answer | vs rft without routes (paired 95 % CI) |",
              "|---|---|---|---|---|---|---|---|"]
-    reference = verdicts(project, VARIANTS[1]) if "rft" in summaries else None
+    reference = verdicts(project, VARIANTS[1], names) if "rft" in summaries else None
     for variant in VARIANTS:
         s = summaries.get(variant.name)
         if s is None:
@@ -144,7 +153,7 @@ def report(project: Path, size: str, domain: str, summaries: dict, minutes: floa
         bias = s.get("answer_bias") or {}
         versus = ""
         if reference and variant.name != "rft":
-            mine = verdicts(project, variant)
+            mine = verdicts(project, variant, names)
             if len(mine) == len(reference):
                 d_low, d_high = paired_difference_interval(reference, mine)
                 diff = sum(mine) / n - sum(reference) / n
@@ -205,21 +214,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=tuple(SIZES), default="quick")
     parser.add_argument("--domain", choices=tuple(DOMAINS), default="parcels")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting over the size's")
+    parser.add_argument("--only", nargs="+", choices=[v.name for v in VARIANTS], help="measure only these variants")
+    parser.add_argument("--shared", metavar="RUN", help="a finished rft run of the project as the shared distillation")
+    parser.add_argument("--reuse", action="append", default=[], metavar="VARIANT=RUN",
+                        help="a finished run of the project as that variant (same RL budget)")
     parser.add_argument("--out", type=Path, default=None, help="Markdown report (default: PROJECT/efficacy.md)")
     args = parser.parse_args(argv)
     say = lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)  # noqa: E731
     started = time.time()
     settings = {**SIZES[args.size].settings, **CURVE[args.size], **parse_sets(args.set)}
     project = prepare_project(args.project, DOMAINS[args.domain], settings, say)
+    names = run_names(args.shared, dict(pair.split("=", 1) for pair in args.reuse))
     summaries, curves = {}, {}
     for variant in VARIANTS:
-        summaries[variant.name] = measure(project, variant, say)
-        curves[variant.name] = curve(project, variant)
+        if args.only and variant.name not in args.only:
+            continue
+        summaries[variant.name] = measure(project, variant, names, say)
+        curves[variant.name] = curve(project, variant, names)
         say(f"{variant.name}: {json.dumps({k: summaries[variant.name].get(k) for k in ('accuracy_without_routes', 'accuracy_with_routes')})}")
     out = args.out or project / "efficacy.md"
     png = out.with_name(f"efficacy-{args.domain}-{args.size}.png")
     drawn = plot_curves({k: v for k, v in curves.items() if v}, png)
-    text = report(project, args.size, args.domain, summaries, (time.time() - started) / 60, png.name if drawn else None)
+    text = report(project, args.size, args.domain, summaries, names, (time.time() - started) / 60,
+                  png.name if drawn else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)

@@ -189,15 +189,19 @@ def test_efficacy_trains_every_variant_from_one_distillation_and_reports_them(tm
     argv = ["--project", str(project), "--size", "quick", "--out", str(out), *sum((["--set", s] for s in sets), [])]
     assert efficacy.main(argv) == 0
 
+    names = efficacy.run_names()
     for variant in efficacy.VARIANTS:
         if variant.branched:
-            assert run_origin(RunFolder(project, efficacy.run_name(variant))) == (efficacy.SHARED, "distill")
+            assert run_origin(RunFolder(project, names[variant.name])) == (efficacy.SHARED, "distill")
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
     assert [r.split(" | ")[0].strip("| ") for r in rows] == [v.name for v in efficacy.VARIANTS]
     assert all("%" in r for r in rows) and "(paired" in text
     assert (tmp_path / "efficacy-parcels-quick.png").stat().st_size > 1000  # the curves were drawn
 
-    before = {v.name: RunFolder(project, efficacy.run_name(v)).events.stat().st_mtime for v in efficacy.VARIANTS[1:]}
-    assert efficacy.main(argv) == 0  # reuses every trained and evaluated variant
-    assert before == {v.name: RunFolder(project, efficacy.run_name(v)).events.stat().st_mtime for v in efficacy.VARIANTS[1:]}
+    before = {name: RunFolder(project, name).events.stat().st_mtime for name in names.values()}
+    # a second call reuses every trained and evaluated variant, and a finished run can stand in for one
+    assert efficacy.main([*argv, "--only", "rft", "grpo", "--reuse", "grpo=eff-always-routes"]) == 0
+    assert before == {name: RunFolder(project, name).events.stat().st_mtime for name in names.values()}
+    rows = [line.split(" | ")[0].strip("| ") for line in out.read_text().splitlines() if line.startswith("| ")]
+    assert rows == ["variant", "rft", "grpo"]
