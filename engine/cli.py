@@ -284,8 +284,16 @@ def cmd_demo(args, rep: Reporter) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, like every other refusal (its own print the
+    whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="realm-engine", description="ReaLM Studio engine: import data, sample reasoning "
+    p = _Parser(prog="realm-engine", description="ReaLM Studio engine: import data, sample reasoning "
                                 "routes, train with MRPV + EAAI, evaluate and export.")
     p.add_argument("--version", action="version", version=f"realm-engine {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -196,6 +197,21 @@ class Config:
 
 # ----------------------------------------------------------------------------- validation
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_key(name: str) -> str:
+    """A key as TOML spells it: bare when it can be, else quoted with escapes, so a key the user
+    typed with a newline or a quote in it still shows on one line, the way to find it in the file."""
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
+def shown(text: str) -> str:
+    """User text inside a one-line message: as typed, or JSON-quoted when it is empty or holds a
+    line break or a control character (a refusal must stay one line, and show what was typed)."""
+    return text if text and text.isprintable() else json.dumps(text)
+
+
 
 def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]]:
     """Coerce ``value`` to the field's type and check its constraint; return (value, problems)."""
@@ -209,7 +225,7 @@ def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]
     elif origin is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, [f"{key}: must be a number, got {value!r}"]
-        value = float(value)
+        value = float(value) if abs(value) < 1e308 else math.inf  # float() of a 400-digit int overflows
         if not math.isfinite(value):
             return value, [f"{key}: must be a finite number, got {value!r}"]
     elif origin is str:
@@ -258,8 +274,6 @@ def _cross_checks(cfg: Config) -> list[str]:
     if cfg.data.python_verifier and ":" not in cfg.data.python_verifier:
         problems.append(f"data.python_verifier: must look like 'file.py:function', got {cfg.data.python_verifier!r}")
     if cfg.data.regex:
-        import re
-
         try:
             re.compile(cfg.data.regex)
         except re.error as err:
@@ -301,7 +315,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         known = {f.name for f in fields(sec_cls)}
         for key in sec_raw:
             if key not in known:
-                problems.append(f"{sec_field.name}.{key}: unknown key (known: {', '.join(sorted(known))})")
+                problems.append(f"{sec_field.name}.{toml_key(key)}: unknown key (known: {', '.join(sorted(known))})")
         for f in fields(sec_cls):
             if f.name in sec_raw:
                 value, errs = _check_value(f"{sec_field.name}.{f.name}", sec_raw[f.name], hints[f.name], f.metadata)
@@ -310,7 +324,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         sections[sec_field.name] = sec_cls(**values)
     for key in raw:
         if key not in {f.name for f in fields(Config)}:
-            problems.append(f"{key}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
+            problems.append(f"{toml_key(key)}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
     cfg = Config(**sections)
     if not problems:
         problems.extend(_cross_checks(cfg))
@@ -331,7 +345,7 @@ def load_config(path: str | Path) -> Config:
         raise UserError(f"{path}: cannot read ({err.strerror})") from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise UserError(f"{path}: invalid TOML ({err})") from None
     return config_from_dict(raw, source=str(path))
 
@@ -351,11 +365,11 @@ def save_config(path: str | Path, cfg: Config) -> None:
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse one ``--set section.key=value`` (the value as a TOML literal, else a string)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise UserError(f"--set {text}: expected section.key=value, e.g. rl.max_steps=50")
+        raise UserError(f"--set {shown(text)}: expected section.key=value, e.g. rl.max_steps=50")
     key, literal = text.split("=", 1)
     try:
         value = tomllib.loads(f"v = {literal}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or an integer of more than 4300 digits
         value = literal
     return key.strip(), value
 
@@ -367,7 +381,7 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         key, value = parse_override(text)
         section, _, name = key.partition(".")
         if section not in raw or name not in raw[section]:
-            raise UserError(f"--set {text}: unknown key {key!r}")
+            raise UserError(f"--set {shown(text)}: unknown key {key!r}")
         raw[section][name] = value
     return config_from_dict(raw, source="--set")
 
