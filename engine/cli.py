@@ -161,11 +161,11 @@ def cmd_train(args, rep: Reporter) -> int:
         return _detach(args.argv, project, run, rep)
     from .launch import train
 
-    offset = _log_size(project, run)
+    since = _log_end(project, run)
     state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
                   launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config,
                   origin=args.origin, on_warning=lambda line: rep.info(f"warning: {line}"))
-    return _run_ended(project, run, state, offset, rep)
+    return _run_ended(project, run, state, since, rep)
 
 
 def cmd_resume(args, rep: Reporter) -> int:
@@ -176,28 +176,29 @@ def cmd_resume(args, rep: Reporter) -> int:
         return _detach(args.argv, project, args.run, rep)
     from .launch import resume
 
-    offset = _log_size(project, args.run)
+    since = _log_end(project, args.run)
     state = resume(project, args.run, echo=rep.as_json)
-    return _run_ended(project, args.run, state, offset, rep)
+    return _run_ended(project, args.run, state, since, rep)
 
 
-def _log_size(project: Path, run_name: str) -> int:
+def _log_end(project: Path, run_name: str):
+    """A reader of what the run logs from now on (across rotations of its log)."""
+    from .events import EventTailer
     from .runs import RunFolder
 
-    log = RunFolder(project, run_name).events
-    return log.stat().st_size if log.exists() else 0
+    return EventTailer.at_end(RunFolder(project, run_name).events)
 
 
-def _run_ended(project: Path, run_name: str, state: str, offset: int, rep: Reporter) -> int:
+def _run_ended(project: Path, run_name: str, state: str, since, rep: Reporter) -> int:
     """Exit code of a train/resume; in human mode, first the warnings and errors this launch
-    logged (with --json they were already printed as events) and where the run stands."""
-    from .events import EventTailer
+    logged (``since``: a tailer from before it started; with --json they were already printed as
+    events) and where the run stands."""
     from .runs import RunFolder
 
     run = RunFolder(project, run_name)
     if not rep.as_json:
         rep.end_bar()
-        for event in EventTailer(run.events, offset).poll():
+        for event in since.drain():
             if event["type"] in (WARNING, ERROR):
                 rep.info(f"{event['type']}: {event['message']}")
         rep.info(f"run {run_name}: {state} ({run.path})")

@@ -8,12 +8,10 @@ run started, or reopened after a crash, sees the same history by reading from of
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import events as ev
-from engine.events import EventTailer, parse_line
+from engine.events import EventTailer, tail_events
 from engine.runs import RunFolder
 
 POLL_MS = 250
@@ -52,19 +50,7 @@ def log_text(event: dict) -> str:
 
 def last_log_lines(run: RunFolder, n: int = 20, tail_bytes: int = 256 * 1024) -> list[str]:
     """The last ``n`` log/warning/error lines of a run, read from the end of its log only."""
-    try:
-        with open(run.events, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - tail_bytes))
-            chunk = handle.read()
-    except FileNotFoundError:
-        return []
-    lines = []
-    for raw in chunk.splitlines():
-        event = parse_line(raw)  # the first line may be cut by the seek: it is skipped
-        if event is not None and event["type"] in LOG_TYPES:
-            lines.append(log_text(event))
-    return lines[-n:]
+    return [log_text(e) for e in tail_events(run.events, tail_bytes) if e["type"] in LOG_TYPES][-n:]
 
 
 class RunSteps:
