@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
+import regex
 import tomli_w
 
 from .errors import UserError
@@ -275,8 +276,8 @@ def _cross_checks(cfg: Config) -> list[str]:
         problems.append(f"data.python_verifier: must look like 'file.py:function', got {cfg.data.python_verifier!r}")
     if cfg.data.regex:
         try:
-            re.compile(cfg.data.regex)
-        except re.error as err:
+            regex.compile(cfg.data.regex)  # the engine that matches it (method.verifiers)
+        except regex.error as err:
             problems.append(f"data.regex: not a valid regular expression ({err})")
     return problems
 
