@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, get_origin, get_type_hints
 import regex
 import tomli_w
 
-from .errors import UserError
+from .errors import UserError, shown
 from .fsutil import atomic_write_text
 
 CONFIG_FILE = "realm.toml"
@@ -198,20 +197,6 @@ class Config:
 
 # ----------------------------------------------------------------------------- validation
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def toml_key(name: str) -> str:
-    """A key as TOML spells it: bare when it can be, else quoted with escapes, so a key the user
-    typed with a newline or a quote in it still shows on one line, the way to find it in the file."""
-    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
-
-
-def shown(text: str) -> str:
-    """User text inside a one-line message: as typed, or JSON-quoted when it is empty or holds a
-    line break or a control character (a refusal must stay one line, and show what was typed)."""
-    return text if text and text.isprintable() else json.dumps(text)
-
 
 
 def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]]:
@@ -316,7 +301,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         known = {f.name for f in fields(sec_cls)}
         for key in sec_raw:
             if key not in known:
-                problems.append(f"{sec_field.name}.{toml_key(key)}: unknown key (known: {', '.join(sorted(known))})")
+                problems.append(f"{sec_field.name}.{shown(key)}: unknown key (known: {', '.join(sorted(known))})")
         for f in fields(sec_cls):
             if f.name in sec_raw:
                 value, errs = _check_value(f"{sec_field.name}.{f.name}", sec_raw[f.name], hints[f.name], f.metadata)
@@ -325,7 +310,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         sections[sec_field.name] = sec_cls(**values)
     for key in raw:
         if key not in {f.name for f in fields(Config)}:
-            problems.append(f"{toml_key(key)}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
+            problems.append(f"{shown(key)}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
     cfg = Config(**sections)
     if not problems:
         problems.extend(_cross_checks(cfg))
