@@ -179,7 +179,7 @@ def _choice_in_answer(answer: str, choices: list[str] | None) -> tuple[str | Non
             return None, f"ambiguous answer {s[:40]!r}"
         return lead.group(1), ""
     found = {m.group(1) for m in _BARE_LETTER.finditer(s) if m.group(1) in valid}
-    found |= {letter for m in _LETTER_FORMS.finditer(s) for letter in m.groups() if letter in valid}
+    found |= {letter for m in _LETTER_FORMS.finditer(s) for letter in m.groups() if letter and letter in valid}
     if len(found) == 1:
         return found.pop(), ""
     return None, (f"ambiguous answer {s[:40]!r}" if found else f"no choice letter in {s[:40]!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from fuzz_testkit import budget
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from engine.config import ROUTE_LABELS
@@ -31,6 +31,7 @@ golds = st.one_of(st.text(max_size=20), st.integers().map(str), st.sampled_from(
 
 @budget(300)
 @given(text=completions, kind=st.sampled_from(["number", "choice", "text", "regex"]), choices=choice_lists)
+@example(text="ANSWER:0:A)", kind="choice", choices=None)  # found by the fuzzer: a letter group that did not match
 def test_any_completion_yields_an_answer_or_none_never_an_error(text, kind, choices):
     answer = extract_final_answer(text, kind, choices=choices)
     assert answer is None or isinstance(answer, str)
