@@ -202,6 +202,28 @@ def parse_line(line: bytes | str) -> dict | None:
     return event
 
 
+QT_INT = 2**31  # a Qt signal's int is 32 bits: a larger value from a damaged log would raise in the GUI
+
+
+def number(value) -> float | None:
+    """A JSON number from a log as a finite float, else None (a wrong type, or an integer too large
+    for a float: the log is written by other versions and read back from disks that fail)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def int_field(event: dict, key: str) -> int:
+    """An integer field of an event (step, total, …), 0 when it is absent or not an integer a Qt
+    signal can carry."""
+    value = event.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and -QT_INT < value < QT_INT else 0
+
+
 def iter_events(path: str | os.PathLike, types: set[str] | None = None, batch_bytes: int = 4 * 1024 * 1024
                 ) -> Iterator[dict]:
     """Every complete, well-formed event of a log, rotated parts first (a missing log is an empty
@@ -296,7 +318,7 @@ class EventTailer:
                 self.part, self.offset, self._skip_line = self.part + 1, 0, False
                 continue
             budget -= len(chunk)
-            events += self._take(chunk, "skip")  # a rotated part is never written again
+            events += self._take(chunk, "skip", max_bytes)  # a rotated part is never written again
         if budget <= 0:
             return events
         try:
@@ -316,7 +338,7 @@ class EventTailer:
             handle.seek(self.offset)
             chunk = handle.read(budget)
         too_long = len(chunk) == max_bytes and b"\n" not in chunk
-        return events + self._take(chunk, "skip" if too_long else "wait")
+        return events + self._take(chunk, "skip" if too_long else "wait", max_bytes)
 
     def _read_rotated(self, path: Path, budget: int, max_line: int) -> bytes:
         """The next lines of a rotated part, ending on a line unless one is longer than ``max_line``.
@@ -344,12 +366,13 @@ class EventTailer:
             self._rotated[1].close()
             self._rotated = None
 
-    def _take(self, chunk: bytes, tail: str) -> list[dict]:
+    def _take(self, chunk: bytes, tail: str, max_line: int) -> list[dict]:
         """Events of the lines in ``chunk`` (read at ``offset``), moving ``offset`` past what was used.
 
         ``tail`` says what to do with the text after the last newline: "wait" (a live log: the line
         is being written, read it again next time) or "skip" (a line longer than a whole read, or
-        the torn end of a rotated part: dropped up to its end, never waited on).
+        the torn end of a rotated part: dropped up to its end, never waited on). A line of
+        ``max_line`` bytes or more is skipped wherever it is, so every reader skips the same lines.
         """
         if self._skip_line:
             cut = chunk.find(b"\n")
@@ -369,7 +392,7 @@ class EventTailer:
         for line in chunk[:end].split(b"\n"):
             if not line.strip():
                 continue
-            event = parse_line(line)
+            event = parse_line(line) if len(line) < max_line else None
             if event is None:
                 self.skipped += 1
             elif event["type"] != LOG_PART:

@@ -16,7 +16,7 @@ import json
 import os
 
 from fuzz_testkit import budget
-from hypothesis import assume, event, given
+from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from engine.events import LOG_PART, EventTailer, EventWriter, _plain, parse_line, rotated_parts, rotated_path
@@ -71,6 +71,8 @@ def drained(tailer: EventTailer, max_bytes: int = 1024) -> list[dict]:
 
 @budget(120)
 @given(ops=operations, compress=st.booleans())
+@example(ops=[("raw", b" " * 5000 + b'{"type": "injected"}\n'), ("killed-rotation", None), ("poll", 2511)],
+         compress=False)  # found by the fuzzer: a rotated part's reader took a line longer than a read
 def test_every_reader_gets_each_well_formed_line_once_in_order(ops, compress, tmp_path, monkeypatch):
     if not compress:  # rotated parts left plain, as a full disk leaves them
         monkeypatch.setattr("engine.events._compress", lambda log, part: None)
