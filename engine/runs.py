@@ -15,6 +15,7 @@ Plain Python only: the GUI imports this module.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -29,7 +30,9 @@ from .fsutil import atomic_write_json, atomic_write_text
 RUNS_DIR = "runs"
 COMPLETE = "COMPLETE"  # marker written once a checkpoint or a stage result is fully on disk
 LIVE_STATES = ("queued", "running", "stopping")
-STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled")
+STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled",
+          "unknown")  # unknown: status.json is damaged
+_NUMBER_FIELDS = ("step", "total_steps", "started", "updated", "eta_s")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -113,12 +116,18 @@ class RunFolder:
     # -- status ---------------------------------------------------------------------------
 
     def read_status(self) -> dict:
-        """The status with liveness applied: a 'running' run whose engine is gone is 'interrupted'."""
+        """The status with liveness applied: a 'running' run whose engine is gone is 'interrupted'.
+
+        A damaged or hand-edited status.json reads as state 'unknown', and a field of the wrong
+        type as absent, so readers (the listing, every panel) can trust what they get.
+        """
         try:
-            status = json.loads(self.status_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            status = _typed_status(json.loads(self.status_path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
             status = {"state": "queued" if self.exists() else "missing", "step": 0}
-        if status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")):
+        except (OSError, ValueError, RecursionError):
+            status = _typed_status(None)
+        if status["state"] in LIVE_STATES and not pid_alive(status.get("pid")):
             status["state"] = "interrupted"
         return status
 
@@ -167,6 +176,23 @@ class RunFolder:
             self.control_path.unlink()
         except FileNotFoundError:
             pass
+
+
+def _typed_status(raw) -> dict:
+    """``raw`` with state a string, pid an int or None and the numeric fields numbers (a field
+    that is not is dropped): what status.json holds whoever wrote it."""
+    status = dict(raw) if isinstance(raw, dict) else {}
+    if not isinstance(status.get("state"), str):
+        status["state"] = "unknown"
+    pid = status.get("pid")
+    if not (isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31):
+        status["pid"] = None
+    for key in _NUMBER_FIELDS:
+        value = status.get(key)
+        if key in status and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            del status[key]
+    status.setdefault("step", 0)
+    return status
 
 
 def read_run_config(run: RunFolder) -> tuple[str, Config]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import events as ev
-from engine.events import EventTailer, tail_events
+from engine.events import QT_INT, EventTailer, int_field, tail_events
 from engine.runs import RunFolder
 
 POLL_MS = 250
@@ -62,29 +62,34 @@ class RunSteps:
         self._steps_so_far = 0
 
     def run_step(self, event: dict) -> int:
-        """Feed every event in order; for a ``metrics`` event the result is its x on a plot."""
-        stage = event.get("stage")
+        """Feed every event in order; for a ``metrics`` event the result is its x on a plot (within
+        what a Qt int holds, whatever a damaged log says)."""
+        stage = event.get("stage") if isinstance(event.get("stage"), str) else None
         if event.get("type") == ev.STAGE_STARTED and stage not in self._offsets:
             self._offsets[stage] = self._steps_so_far
-            self._steps_so_far += int(event.get("total_steps") or 0)
-        return self._offsets.get(stage, 0) + int(event.get("step") or 0)
+            self._steps_so_far += max(0, int_field(event, "total_steps"))
+        return max(-QT_INT + 1, min(self._offsets.get(stage, 0) + int_field(event, "step"), QT_INT - 1))
 
 
 class RunWatcher(QObject):
-    """Tails one run's event log on a timer and re-emits each event as a typed signal."""
+    """Tails one run's event log on a timer and re-emits each event as a typed signal.
 
-    sig_metrics = Signal(int, dict)
+    Events travel as Python objects (``Signal(object)``), never converted to Qt types: a value Qt
+    cannot hold (an integer past 64 bits in a damaged log) would raise inside ``emit``.
+    """
+
+    sig_metrics = Signal(int, object)
     """(run step, {metric name: value}) from a ``metrics`` event; the run step counts on across
     stages (distill's steps, then RL's), so a multi-stage run plots as one line."""
-    sig_progress = Signal(dict)
+    sig_progress = Signal(object)
     """A ``progress`` event: stage, step, total, eta_s, throughput."""
-    sig_sample = Signal(dict)
+    sig_sample = Signal(object)
     """A ``sample`` event: prompt, completion, rewards, hinted, rank."""
     sig_log = Signal(str)
     """One line for the log pane (log, warning and error events)."""
     sig_state = Signal(str)
     """The run state (status.json with liveness, or a ``run_finished`` event), on change only."""
-    sig_event = Signal(dict)
+    sig_event = Signal(object)
     """Every event, for views that need the rarer types (checkpoint, run_started, …)."""
 
     def __init__(self, run: RunFolder, interval_ms: int = POLL_MS, parent: QObject | None = None):

@@ -31,10 +31,12 @@ FLIP_COLORS = {"fixed": QColor(46, 160, 67, 70), "broken": QColor(218, 54, 51, 7
 
 
 def read_summary(folder: Path) -> dict:
+    """The evaluation's summary, empty when there is none or it is damaged."""
     try:
-        return json.loads((folder / EVAL_SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads((folder / EVAL_SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def read_ledger(folder: Path) -> list[dict]:
@@ -44,7 +46,7 @@ def read_ledger(folder: Path) -> list[dict]:
             for line in handle:
                 try:
                     row = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(row, dict):
                     rows.append(row)

@@ -11,6 +11,8 @@ import functools
 
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from engine.events import number
+
 from .qt_live_plot import QtLivePlot
 
 # (plot title, rule): a rule is an exact name, or a prefix ending in "/".
@@ -51,7 +53,8 @@ class QtLiveMetrics(QWidget):
     def add_metrics(self, step: int, metrics: dict) -> None:
         for name, value in metrics.items():
             title = group_of(name)
-            if title is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = number(value)
+            if title is not None and value is not None:
                 self.plots[title].append(name, step, value)
 
     def plot_of(self, name: str) -> QtLivePlot:
