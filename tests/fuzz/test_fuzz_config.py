@@ -14,7 +14,7 @@ from dataclasses import fields
 import pytest
 import tomli_w
 from fuzz_testkit import budget, cli, refusal
-from hypothesis import assume, event, given
+from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from faults.fault_testkit import fingerprint
@@ -83,6 +83,8 @@ def _assert_names_file_and_key(err: UserError, source: str) -> None:
 
 @budget(150)
 @given(raw=raw_configs())
+@example(raw={"\r": {}})  # found by the fuzzer: a key with a line break split the refusal
+@example(raw={"rl": {"learning_rate": 10 ** 400}})  # found: float() of it overflowed
 def test_any_realm_toml_loads_or_each_problem_is_one_line_naming_its_key(raw, tmp_path):
     path = tmp_path / "realm.toml"
     path.write_text(_toml(raw), encoding="utf-8")
@@ -127,6 +129,8 @@ overrides = st.one_of(st.tuples(st.sampled_from(KEYS) | names, literals).map("="
 
 @budget(200)
 @given(texts=st.lists(overrides, min_size=1, max_size=3))
+@example(texts=["rl.max_steps=1" + "0" * 5000])  # found: tomllib raises ValueError past 4300 digits
+@example(texts=["0=[\n    false,\n]"])  # found: the refusal quoted a line break
 def test_any_set_applies_or_is_refused_in_one_line_naming_it(texts):
     try:
         cfg = apply_overrides(Config(), texts)
@@ -157,7 +161,8 @@ def test_train_set_freezes_what_it_validated_or_leaves_no_run_behind(text, recip
             assert read_run_config(run) == (recipe, expected)
         else:
             first, *more = err.splitlines()  # one line per problem, each naming it
-            refusal(rc, first, "--set")
+            line = refusal(rc, first)
+            assert "--set" in line or text.partition("=")[0].strip() in line, line
             assert all(line.startswith("--set") for line in more), err
             assert not run.path.exists(), "a refused train left its run folder behind"
             assert fingerprint(train_project) == before

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fuzz_testkit import budget, cli, refusal
-from hypothesis import assume, event, given
+from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from faults.fault_testkit import fingerprint
@@ -209,6 +209,17 @@ def test_parquet(data, extra, tmp_path):
     _import(tmp_path, "problems.parquet", data, extra)
 
 
+def test_a_parquet_date_python_cannot_hold_is_refused_by_its_column(tmp_path):
+    """Found by the fuzzer: a timestamp past year 9999 crashed the conversion to Python values."""
+    table = pa.table({"question": ["q"], "answer": ["1"], "when": pa.array([10**15], type=pa.timestamp("s"))})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    project = _fresh_project(tmp_path)
+    (project.parent / "dates.parquet").write_bytes(sink.getvalue())
+    rc, _, err = cli("import", project, project.parent / "dates.parquet")
+    assert "column 'when'" in refusal(rc, err, "dates.parquet")
+
+
 @budget(100)
 @given(data=bigbench_documents() | st.binary(max_size=64), folder=st.booleans(), extra=flags)
 def test_bigbench_task(data, folder, extra, tmp_path):
@@ -233,6 +244,7 @@ HF_DAMAGE = ["none", "state.json", "dataset_info.json", "arrow", "dataset_dict.j
 
 
 @budget(30)
+@example(table=[{}], splits=None, damage="none", garbage=b"", extra=[], draw_columnar=False)  # found: datasets' IndexError
 @given(table=st.booleans().flatmap(lambda hostile: st.lists(rows(hostile), min_size=1, max_size=5)), splits=st.sampled_from([None, ["train"], ["train", "test"], ["x"]]),
        damage=st.sampled_from(HF_DAMAGE), garbage=st.binary(max_size=40), extra=flags, draw_columnar=st.booleans())
 def test_hf_datasets_folder(table, splits, damage, garbage, extra, draw_columnar, tmp_path, datasets_module):
@@ -288,6 +300,7 @@ def route_lines(draw) -> bytes:
 
 @budget(100)
 @given(data=route_lines())
+@example(data=b"[" * 5000 + b"\n")  # found by the fuzzer: nested past the stack
 def test_routes_file(data, routes_project, tmp_path):
     source = tmp_path / "routes.jsonl"
     source.write_bytes(data)
