@@ -9,6 +9,7 @@ follows short verbs; training runs are followed through their ``events.jsonl``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -75,12 +76,13 @@ def cmd_init(args, rep: Reporter) -> int:
 
 def cmd_import(args, rep: Reporter) -> int:
     from .data.importers import import_problems, parse_mapping
-    from .project import open_project
+    from .project import DataLock, open_project
 
     project, cfg = open_project(args.dir)
-    report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
-                             answer_type=args.answer_type, test_fraction=args.test_fraction,
-                             skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run)
+    with contextlib.nullcontext() if args.dry_run else DataLock(project, "import"):
+        report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
+                                 answer_type=args.answer_type, test_fraction=args.test_fraction,
+                                 skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run)
     rejected = [{"file": f, "row": r, "reason": why} for f, r, why in report.rejected]
     if args.dry_run:
         rep.event(IMPORT_PREVIEW, fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
@@ -104,14 +106,15 @@ def _problem_dict(p) -> dict:
 
 
 def cmd_routes(args, rep: Reporter) -> int:
-    from .project import open_project
+    from .project import DataLock, open_project
     from .routes.generate import generate_routes
 
     project, _ = open_project(args.dir)
     stop = _stop_flag()  # SIGTERM/Ctrl-C: finish the batch, keep everything sampled, exit
-    summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
-                              guided=True if args.guided else None, should_stop=stop.is_set,
-                              progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
+    with DataLock(project, "routes"):
+        summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
+                                  guided=True if args.guided else None, should_stop=stop.is_set,
+                                  progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
     fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive",
                                                "remaining")}
     rep.event(ROUTES_DONE, **fields)
@@ -157,14 +160,16 @@ def cmd_train(args, rep: Reporter) -> int:
 
     project, _ = open_project(args.dir)
     run = check_run_name(args.run or f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if args.detach:
-        return _detach(args.argv, project, run, rep)
     from .launch import train
 
+    settings = dict(overrides=args.set or [], max_steps=args.max_steps, launcher=args.launcher,
+                    num_processes=args.num_processes, accelerate_config=args.accelerate_config, origin=args.origin)
+    if args.detach:  # refused here, in one line to the caller, before the run's folder (and log) exist
+        train(project, args.recipe, run, check_only=True, **settings)
+        return _detach(args.argv, project, run, rep)
     since = _log_end(project, run)
-    state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
-                  launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config,
-                  origin=args.origin, on_warning=lambda line: rep.info(f"warning: {line}"))
+    state = train(project, args.recipe, run, echo=rep.as_json, on_warning=lambda line: rep.info(f"warning: {line}"),
+                  **settings)
     return _run_ended(project, run, state, since, rep)
 
 

@@ -10,6 +10,7 @@ logs use ``append_line``: flushed per line (kill -9 safe), fsynced only when ask
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -142,3 +143,81 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return result == 0
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes (16 hex digits: enough to tell two versions of one file apart)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class PidLock:
+    """One process at a time: a file created exclusively, holding its owner's pid and what it is
+    doing (``4242 import``). A lock left by a dead process is taken over, not obeyed. Where the
+    file cannot be created at all (a read-only folder) no one can write there either: the lock
+    is skipped and the write itself says what is wrong."""
+
+    def __init__(self, path: str | os.PathLike, doing: str = ""):
+        self.path = Path(path)
+        self.doing = doing
+
+    def busy(self, pid: int, doing: str) -> UserError:
+        """The refusal when a live process holds the lock (subclasses say what it holds)."""
+        return UserError(f"{self.path}: held by engine process {pid}" + (f" ({doing})" if doing else ""))
+
+    def holder(self) -> tuple[int, str]:
+        """(pid, what it is doing) of the lock's owner; (0, "") when there is none."""
+        try:
+            pid, _, doing = self.path.read_text().strip().partition(" ")
+        except OSError:
+            return 0, ""
+        return (int(pid) if pid.isdigit() else 0), doing
+
+    def acquire(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid, doing = self.holder()
+                if pid_alive(pid) and pid != os.getpid():
+                    raise self.busy(pid, doing) from None
+                self.path.unlink(missing_ok=True)  # stale lock from a dead process
+                continue
+            except OSError:
+                return
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()} {self.doing}".strip())
+            return
+        raise UserError(f"{self.path}: could not take the lock")
+
+    def release(self) -> None:
+        if self.holder()[0] == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import RECIPE_STAGES, STAGES, Config, config_from_dict
 from .errors import UserError
-from .fsutil import atomic_write_json, atomic_write_text
+from .fsutil import PidLock, atomic_write_json, atomic_write_text, pid_alive  # noqa: F401  (pid_alive: read from here)
 
 RUNS_DIR = "runs"
 COMPLETE = "COMPLETE"  # marker written once a checkpoint or a stage result is fully on disk
@@ -33,23 +33,8 @@ LIVE_STATES = ("queued", "running", "stopping")
 STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled",
           "unknown")  # unknown: status.json is damaged
 _NUMBER_FIELDS = ("step", "total_steps", "started", "updated", "eta_s")
+SNAPSHOT = "snapshot"  # runs/<run>/snapshot/: the problems and routes a run trains on; its digests in config.toml
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def check_run_name(name: str) -> str:
@@ -83,6 +68,7 @@ class RunFolder:
     control_path = property(lambda self: self.path / "control")
     traceback_path = property(lambda self: self.path / "traceback.txt")
     engine_log = property(lambda self: self.path / "engine.log")  # stdout/stderr of a --detach-ed engine
+    snapshot = property(lambda self: self.path / SNAPSHOT)  # laid out like a project: data/, routes/
     ranks_dir = property(lambda self: self.path / "ranks")  # one file per rank of a multi-process run
 
     def exists(self) -> bool:
@@ -200,6 +186,7 @@ def read_run_config(run: RunFolder) -> tuple[str, Config]:
     raw = run.config_table()
     recipe = raw.pop("recipe", None)
     raw.pop("from", None)  # `train --from RUN:STAGE`: see run_origin
+    raw.pop(SNAPSHOT, None)  # the digests of the data the run trains on: see project.run_data
     if recipe not in RECIPE_STAGES:
         raise UserError(f"{run.config}: unknown recipe {recipe!r}")
     return recipe, config_from_dict(raw, source=str(run.config))
@@ -290,51 +277,26 @@ def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, st
     if not run.config.exists():
         raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
     recipe, cfg = read_run_config(run)
+    status = run.read_status()
+    if status["state"] in LIVE_STATES:  # its results are not what it will end with: a stage may be mid-way
+        raise UserError(f"run {run_name!r} is still training (engine process {status['pid']}, step {status['step']}): "
+                        f"{verb} it once it has finished or stopped", hint=f"stop it with `realm-engine stop "
+                        f"{project} --run {run_name}`")
     if not any(run.stage_finished(stage) for stage in RECIPE_STAGES[recipe]):
         raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
                         hint="let it finish, or resume it with `realm-engine resume`")
     return run, recipe, cfg, trained_chain(run, RECIPE_STAGES[recipe])
 
 
-class RunLock:
+class RunLock(PidLock):
     """One engine per run. A lock left by a dead process is taken over, not obeyed."""
 
     def __init__(self, run: RunFolder):
-        self.path = run.lock_path
+        super().__init__(run.lock_path)
 
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid_alive(pid) and pid != os.getpid():
-                    raise UserError(f"{self.path.parent.name}: already running in engine process {pid}",
-                                    hint="stop it first with `realm-engine stop`") from None
-                self.path.unlink(missing_ok=True)  # stale lock from a dead process
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            return
-        raise UserError(f"{self.path}: could not take the run lock")
-
-    def release(self) -> None:
-        try:
-            if int(self.path.read_text().strip() or 0) == os.getpid():
-                self.path.unlink()
-        except (OSError, ValueError):
-            pass
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
+    def busy(self, pid: int, doing: str) -> UserError:
+        return UserError(f"{self.path.parent.name}: already running in engine process {pid}",
+                         hint="stop it first with `realm-engine stop`")
 
 
 def list_runs(project: str | Path) -> list[dict]:

@@ -29,6 +29,11 @@ class RunContext:
     recipe: str
     events: EventWriter
     stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
+    data: Path | None = None  # where the run's problems and routes are: its snapshot (project.run_data)
+
+    def __post_init__(self):
+        if self.data is None:
+            self.data = self.project
 
     def final_dir(self, stage: str) -> Path:
         return self.run.final_dir(stage)

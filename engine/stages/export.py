@@ -8,7 +8,6 @@ Local paths never leak into it (config ``_name_or_path`` and the card use plain 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..fsutil import file_digest
 from ..method.fade import curve
 from ..method.prompts import student_user_text
 from ..project import EVAL_SUMMARY, problems_path
@@ -24,14 +24,6 @@ from ..textfmt import EVAL_HEADER, eval_row
 
 VERIFY_PROBLEMS = 4
 VERIFY_TOKENS = 32
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def _public_name(name: str) -> str:
@@ -99,7 +91,7 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
             model.generation_config.save_pretrained(tmp)
         tokenizer.name_or_path = _public_name(cfg.model.name)
         tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(model_card(run, recipe, cfg, _digest(problems_path(project))), encoding="utf-8")
+        (tmp / "README.md").write_text(model_card(run, recipe, cfg, file_digest(problems_path(project))), encoding="utf-8")
         _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
         _normal_permissions(tmp)
         step(2)

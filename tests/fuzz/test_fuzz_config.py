@@ -22,6 +22,7 @@ from engine.config import Config, apply_overrides, describe_fields, load_config,
 from engine.errors import UserError
 from engine.method.recipes import apply_recipe
 from engine.project import init_project
+from engine.routes.budgets import data_budgets
 from engine.runs import RunFolder, read_run_config
 
 SECTIONS = {f.name: [k.name for k in fields(f.type if isinstance(f.type, type) else Config.__dataclass_fields__[f.name].default_factory)]
@@ -158,7 +159,7 @@ def test_train_set_freezes_what_it_validated_or_leaves_no_run_behind(text, recip
     try:
         if rc == 0:
             expected = apply_recipe(apply_overrides(load_config(train_project), [text]), recipe)
-            assert read_run_config(run) == (recipe, expected)
+            assert read_run_config(run) == (recipe, data_budgets(train_project, expected)[0])
         else:
             first, *more = err.splitlines()  # one line per problem, each naming it
             line = refusal(rc, first)
@@ -168,3 +169,16 @@ def test_train_set_freezes_what_it_validated_or_leaves_no_run_behind(text, recip
             assert fingerprint(train_project) == before
     finally:
         shutil.rmtree(run.path, ignore_errors=True)
+
+
+@budget(60)
+@given(texts=st.lists(overrides | st.sampled_from(["eval.max_problems=3", "eval.split=all"]), min_size=1, max_size=2))
+@example(texts=["\x1e"])  # found by the fuzzer: the refusal echoed a record separator, a line break
+def test_eval_set_is_refused_in_one_line_and_writes_no_evaluation(texts, train_project):
+    """A project without problems: whatever ``eval --set`` says, eval ends in one line, writing nothing."""
+    before = fingerprint(train_project)
+    rc, _, err = cli("eval", train_project, "--base", *(f"--set={text}" for text in texts))
+    first, *more = err.splitlines()
+    refusal(rc, first)
+    assert all(line.startswith("--set") for line in more), err
+    assert fingerprint(train_project) == before
