@@ -82,20 +82,19 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
 def _create(project: Path, run: RunFolder, config_text: str) -> None:
     """Create the run under its lock: the snapshot of the data it will train on, then its frozen
     config with the snapshot's digests. Of two ``train`` of one name exactly one creates it (the
-    other is refused in one line), and a refusal on the way leaves no run folder behind."""
+    other is refused in one line, touching nothing), and a refusal on the way leaves no run folder."""
     created = not run.path.exists()
     run.path.mkdir(parents=True, exist_ok=True)
-    try:
-        with RunLock(run):
-            if run.config.exists():
-                raise UserError(f"run {run.name!r} already exists (another `train` created it just now)",
-                                hint="pick another --run name")
+    with RunLock(run):
+        if run.config.exists():
+            raise UserError(f"run {run.name!r} already exists (another `train` created it just now)",
+                            hint="pick another --run name")
+        try:
             digests = snapshot_data(project, run)
             atomic_write_text(run.config, config_text + "\n" + tomli_w.dumps({SNAPSHOT: digests}))
-    except UserError:
-        if created:
-            shutil.rmtree(run.path, ignore_errors=True)
-        raise
+        except UserError:
+            shutil.rmtree(run.path if created else run.snapshot, ignore_errors=True)
+            raise
 
 
 def _branch_from(project: Path, origin: str, recipe: str, cfg, on_warning):
