@@ -8,7 +8,7 @@ meet. Each case is either safe or refused in one line that says what holds the p
 - ``eval`` or ``export`` of a run still training: refused (its stages are not what it will end with);
 - two writers of the data (``import`` while ``routes`` samples): the second is refused;
 - a refused ``train`` (with or without ``--detach``) leaves no run folder: the same name works next.
-Two studios on one project are tested in tests/faults/test_two_studios.py.
+Two studios on one project: tests/gui/test_gui_e2e.py (a second window follows the run the first started).
 """
 
 from __future__ import annotations
