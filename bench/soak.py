@@ -115,10 +115,11 @@ def raw_size(log: Path) -> tuple[int, int]:
 
 def checkpoint_usage(run) -> dict:
     """The run's checkpoint folders (every stage), its kept best results, and their bytes on disk."""
+    from engine.fsutil import folder_bytes
+
     folders = [c for c in run.checkpoints.glob("*/checkpoint-*") if c.is_dir()]
     best = [b for b in run.path.glob("stages/*/best") if b.is_dir()]
-    size = sum(f.stat().st_size for folder in folders + best for f in folder.rglob("*") if f.is_file())
-    return {"checkpoints": len(folders), "best": len(best), "bytes": size}
+    return {"checkpoints": len(folders), "best": len(best), "bytes": sum(map(folder_bytes, folders + best))}
 
 
 def checkpoint_soak(folder: Path, model_dir: Path, steps: int) -> list[dict]:

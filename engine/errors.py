@@ -20,6 +20,18 @@ class UserError(Exception):
         return f"{base} ({self.hint})" if self.hint else base
 
 
+class DiskFull(UserError):
+    """Not enough free space for what comes next, or the disk filled up under a write. A run that
+    meets it is paused, not failed: it resumes from its last checkpoint once there is room."""
+
+
+def first_line(err: BaseException) -> str:
+    """An error's first line (at most 300 characters, its type when it has no text): what a
+    one-line refusal quotes of a library's own message."""
+    lines = str(err).strip().splitlines()
+    return lines[0][:300] if lines else type(err).__name__
+
+
 def shown(text: str) -> str:
     """Text from a user's file or command line inside a one-line message: as written, or
     JSON-quoted when it is empty or holds a line break or a control character, so the message

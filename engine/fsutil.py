@@ -10,6 +10,7 @@ logs use ``append_line``: flushed per line (kill -9 safe), fsynced only when ask
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import UserError
+from .errors import DiskFull, UserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -49,7 +50,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):
-            raise UserError(f"{path}: cannot write ({err.strerror or err})") from err
+            raise (DiskFull if is_disk_full(err) else UserError)(f"{path}: cannot write ({err.strerror or err})") from err
         raise
 
 
@@ -221,3 +222,55 @@ class PidLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+# ----------------------------------------------------------------------------- disk space
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # full disk, quota, file-size limit
+# torch and safetensors report a failed write in their message only
+DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "File too large", "file write failed",
+                   "StorageFull", "FileTooLarge")
+
+
+def free_bytes(folder: str | os.PathLike) -> int:
+    """Free space for us in the file system ``folder`` is (or will be) on."""
+    path = Path(folder).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def size_text(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def ensure_free_space(folder: str | os.PathLike, needed: int, what: str, hint: str) -> None:
+    """Refuse, before it starts, a write of about ``needed`` bytes into ``folder`` that would not
+    fit (a tenth more is asked for what cannot be foreseen): failing half-way would waste the work
+    and leave a partial folder. The refusal names the size and the place."""
+    want, free = int(needed * 1.1), free_bytes(folder)
+    if free < want:
+        raise DiskFull(f"{what} needs about {size_text(want)} free in {folder}, only {size_text(free)} left", hint=hint)
+
+
+def is_disk_full(err: BaseException | None) -> bool:
+    """Whether ``err``, or an error it was raised from, means the disk, a quota or a file-size
+    limit ran out."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(err) for text in DISK_FULL_TEXTS):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def folder_bytes(folder: str | os.PathLike) -> int:
+    """Bytes of the files under ``folder`` (0 when it does not exist)."""
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())

@@ -21,7 +21,7 @@ import tomli_w
 
 from . import __version__
 from .config import RECIPE_STAGES, apply_overrides, config_to_toml, load_config
-from .errors import UserError
+from .errors import DiskFull, UserError
 from .events import ERROR, RUN_FINISHED, RUN_STARTED, WARNING, EventWriter
 from .fsutil import atomic_write_text
 from .method.recipes import apply_recipe
@@ -176,7 +176,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
                 break
     except UserError as err:
         events.emit(ERROR, message=str(err), hint=err.hint)
-        state = "failed"
+        state = "paused" if isinstance(err, DiskFull) else "failed"  # a full disk: resumable once there is room
         run.write_status(state=state, error=str(err))
         events.emit(RUN_FINISHED, state=state)
         raise

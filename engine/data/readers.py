@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UserError, shown
+from ..errors import UserError, first_line, shown
 
 CSV_FIELD_LIMIT = 64 * 1024 * 1024  # the csv module's own default (128 KiB) is below what we refuse politely
 
@@ -147,7 +147,7 @@ def read_parquet(path: Path) -> list[RawTable]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as err:
-        raise UserError(f"{path}: not a readable Parquet file ({_first_line(err)})") from None
+        raise UserError(f"{path}: not a readable Parquet file ({first_line(err)})") from None
     return [_table_from_arrow(str(path), path.stem, table)]
 
 
@@ -161,16 +161,11 @@ def _table_from_arrow(label: str, stem: str, table, split: str | None = None) ->
         try:
             columns.append(table.column(index).to_pylist())
         except (pa.ArrowException, ValueError, OverflowError) as err:
-            raise UserError(f"{label}: column {name!r}: cannot read its values ({_first_line(err)})") from None
+            raise UserError(f"{label}: column {name!r}: cannot read its values ({first_line(err)})") from None
     records = [dict(zip(table.column_names, values)) for values in zip(*columns)] if columns else \
         [{} for _ in range(table.num_rows)]
     rows = [RawRow(label, i, _nan_to_none(rec)) for i, rec in enumerate(records, start=1)]
     return RawTable(label, stem, rows, list(table.column_names), split=split)
-
-
-def _first_line(err: Exception) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
 
 
 def _nan_to_none(record: dict) -> dict:
@@ -194,13 +189,13 @@ def read_hf(source: str) -> list[RawTable]:
         try:
             loaded = datasets.load_from_disk(str(path))
         except Exception as err:  # noqa: BLE001 - a damaged folder fails anywhere inside datasets (IndexError, KeyError, …)
-            raise UserError(f"{path}: not a dataset saved with save_to_disk ({type(err).__name__}: {_first_line(err)})") from None
+            raise UserError(f"{path}: not a dataset saved with save_to_disk ({type(err).__name__}: {first_line(err)})") from None
         stem = path.name
     else:
         try:
             loaded = datasets.load_dataset(source)
         except Exception as err:  # noqa: BLE001 - offline, unknown id, gated, …: all are "cannot get it"
-            raise UserError(f"cannot reach the hub for '{source}' ({_first_line(err)})",
+            raise UserError(f"cannot reach the hub for '{source}' ({first_line(err)})",
                             hint="download it elsewhere with save_to_disk and import the folder") from None
         stem = source.rsplit("/", 1)[-1]
     if isinstance(loaded, datasets.Dataset):
