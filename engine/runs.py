@@ -3,7 +3,8 @@
 Everything that knows what lies inside ``runs/<run>/`` is here: the frozen config and its
 recipe, each stage's result (``stages/<stage>/final``), each stage's checkpoints
 (``checkpoints/<stage>/checkpoint-N``) and the ``COMPLETE`` marker that makes either of them
-count (written last, so a folder a kill cut short is never resumed from or loaded).
+count (written last, so a folder a kill cut short is never resumed from or loaded), and where
+the data the run trains on lies (``snapshot/``, made by ``project.snapshot_data``).
 
 A run's state on disk is the truth. ``status.json`` says what the engine last claimed; when
 it claims ``running`` but its process is gone, readers report ``interrupted`` — that is how
