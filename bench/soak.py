@@ -227,11 +227,26 @@ def measure(steps: int = 100_000, part_bytes: int | None = None) -> dict:
             "final_state": final["state"], "gui_live": live_gui, "gui_reattach": reattach}
 
 
+def checkpoint_figures(steps: int) -> dict:
+    """``checkpoint_soak`` in a scratch folder, with the tiny test model."""
+    from tiny_model import make_tiny_model
+
+    with tempfile.TemporaryDirectory(prefix="bench-checkpoints-") as tmp:
+        usage = checkpoint_soak(Path(tmp), make_tiny_model(Path(tmp) / "model"), steps)
+    return {"steps": steps, "usage": usage, "max_checkpoints": max(u["checkpoints"] for u in usage),
+            "max_best": max(u["best"] for u in usage), "max_mb": max(u["bytes"] for u in usage) / 1e6,
+            "first_mb": usage[0]["bytes"] / 1e6}
+
+
 def run(quick: bool = False) -> list[Row]:
     steps = 20_000 if quick else 100_000
     r = measure(steps)
+    c = checkpoint_figures(10 if quick else 40)
     note = f"{steps:,} RL steps, {r['events']:,} events"
     return [
+        Row("soak", "checkpoint folders, most at once", c["max_checkpoints"], "",
+            f"tiny model, {c['steps']} steps saving every step; plus {c['max_best']} best"),
+        Row("soak", "checkpoint disk use, most", c["max_mb"], "MB", f"{c['first_mb']:.2f} MB after the first save"),
         Row("soak", "events written", r["events"], "events", note),
         Row("soak", "log written", r["raw_bytes"] / 1e6, "MB", f"{r['parts']} rotated parts + the live log"),
         Row("soak", "log on disk", r["disk_bytes"] / 1e6, "MB", "parts gzip-compressed"),

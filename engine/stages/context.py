@@ -22,6 +22,7 @@ from ..runs import RunFolder, latest_checkpoint, mark_complete
 
 _REQUESTS = (None, "stop", "cancel")  # ordered: when ranks disagree the larger wins
 RESUME_HINT = "free some space there, then `realm-engine resume`: the run is paused at its last checkpoint"
+LOG_HISTORY_KEPT = 100  # Trainer log entries a checkpoint's trainer_state.json keeps
 
 
 @dataclass
@@ -117,6 +118,9 @@ class RunCallback(TrainerCallback):
         if control.should_save:  # the Trainer saves after this hook: refuse a checkpoint that would not fit
             ensure_free_space(self.ctx.checkpoint_dir(self.stage), self._checkpoint_bytes(kwargs.get("model")),
                               f"checkpoint-{state.global_step} of {self.stage}", hint=RESUME_HINT)
+            # trainer_state.json would carry every step's logs (1 KB a step, in every checkpoint): the
+            # history is in events.jsonl, a checkpoint keeps the last few
+            del state.log_history[:-LOG_HISTORY_KEPT]
 
     def _checkpoint_bytes(self, model) -> int:
         """The size of the next checkpoint: the last one's, or for the first one the weights it
