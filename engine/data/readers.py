@@ -189,7 +189,8 @@ def read_hf(source: str) -> list[RawTable]:
         try:
             loaded = datasets.load_from_disk(str(path))
         except Exception as err:  # noqa: BLE001 - a damaged folder fails anywhere inside datasets (IndexError, KeyError, …)
-            raise UserError(f"{path}: not a dataset saved with save_to_disk ({type(err).__name__}: {first_line(err)})") from None
+            raise UserError(f"{path}: not a dataset saved with save_to_disk "
+                            f"({type(err).__name__}: {first_line(err)})") from None
         stem = path.name
     else:
         try:

@@ -70,7 +70,8 @@ def test_converting_the_default_model_is_refused_when_it_would_not_fit(tmp_path,
 
     from engine.hf import models
 
-    tiny_model, tiny_tokenizer = AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(tiny_model_dir)
+    tiny_model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    tiny_tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", lambda *a, **k: tiny_model)
     monkeypatch.setattr(AutoTokenizer, "from_pretrained", lambda *a, **k: tiny_tokenizer)
     monkeypatch.setattr("engine.fsutil.free_bytes", lambda folder: TOO_LITTLE)

@@ -9,7 +9,6 @@ line and leaves no run folder behind (the user fixes the value and starts again 
 from __future__ import annotations
 
 import shutil
-from dataclasses import fields
 
 import pytest
 import tomli_w
@@ -25,18 +24,19 @@ from engine.project import init_project
 from engine.routes.budgets import data_budgets
 from engine.runs import RunFolder, read_run_config
 
-SECTIONS = {f.name: [k.name for k in fields(f.type if isinstance(f.type, type) else Config.__dataclass_fields__[f.name].default_factory)]
-            for f in fields(Config)}
-KEYS = [f"{section}.{key}" for section, keys in SECTIONS.items() for key in keys]
+FIELDS = {d["key"]: d for d in describe_fields()}
+KEYS = list(FIELDS)
+SECTIONS: dict[str, list[str]] = {}
+for _key in KEYS:
+    SECTIONS.setdefault(_key.partition(".")[0], []).append(_key.partition(".")[2])
 
 huge_ints = st.integers(min_value=300, max_value=4000).map(lambda n: 10 ** n)  # float() overflows
 long_digits = st.integers(min_value=4300, max_value=6000).map(lambda n: "9" * n)  # past int()'s digit limit
 scalars = st.one_of(st.booleans(), st.integers(), huge_ints, st.floats(), st.text(max_size=30), st.datetimes(),
                     st.sampled_from(["cosine", "number", "auto", "cpu", "", "rl.max_steps"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                      max_leaves=8)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                              max_size=3), max_leaves=8)
 names = st.text(min_size=1, max_size=12)
-FIELDS = {d["key"]: d for d in describe_fields()}
 
 
 def near_valid(key: str) -> st.SearchStrategy:

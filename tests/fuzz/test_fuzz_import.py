@@ -245,7 +245,8 @@ HF_DAMAGE = ["none", "state.json", "dataset_info.json", "arrow", "dataset_dict.j
 
 @budget(30)
 @example(table=[{}], splits=None, damage="none", garbage=b"", extra=[], draw_columnar=False)  # found: datasets' IndexError
-@given(table=st.booleans().flatmap(lambda hostile: st.lists(rows(hostile), min_size=1, max_size=5)), splits=st.sampled_from([None, ["train"], ["train", "test"], ["x"]]),
+@given(table=st.booleans().flatmap(lambda hostile: st.lists(rows(hostile), min_size=1, max_size=5)),
+       splits=st.sampled_from([None, ["train"], ["train", "test"], ["x"]]),
        damage=st.sampled_from(HF_DAMAGE), garbage=st.binary(max_size=40), extra=flags, draw_columnar=st.booleans())
 def test_hf_datasets_folder(table, splits, damage, garbage, extra, draw_columnar, tmp_path, datasets_module):
     project = _fresh_project(tmp_path)
