@@ -82,7 +82,8 @@ class RunWatcher(QObject):
     """(run step, {metric name: value}) from a ``metrics`` event; the run step counts on across
     stages (distill's steps, then RL's), so a multi-stage run plots as one line."""
     sig_progress = Signal(object)
-    """A ``progress`` event: stage, step, total, eta_s, throughput."""
+    """The newest ``progress`` event of what was read (stage, step, total, eta_s, throughput): a
+    re-attached window reads thousands at once, and each would repaint a progress bar."""
     sig_sample = Signal(object)
     """A ``sample`` event: prompt, completion, rewards, hinted, rank."""
     sig_log = Signal(str)
@@ -122,8 +123,11 @@ class RunWatcher(QObject):
     def poll(self) -> int:
         """Read new complete lines, emit their signals; return how many events were read."""
         events = self.tailer.poll(max_bytes=POLL_BYTES)
+        progress = [e for e in events if e["type"] == ev.PROGRESS]
         for event in events:
             self._dispatch(event)
+        if progress:
+            self.sig_progress.emit(progress[-1])
         if self._polls % STATUS_EVERY == 0:
             self._set_state(self.run.read_status().get("state", "missing"))
         self._polls += 1
@@ -134,8 +138,6 @@ class RunWatcher(QObject):
         run_step = self._run_steps.run_step(event)
         if kind == ev.METRICS and isinstance(event.get("metrics"), dict):
             self.sig_metrics.emit(run_step, event["metrics"])
-        elif kind == ev.PROGRESS:
-            self.sig_progress.emit(event)
         elif kind == ev.SAMPLE:
             self.sig_sample.emit(event)
         elif kind in LOG_TYPES:

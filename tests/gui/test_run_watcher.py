@@ -52,3 +52,16 @@ def test_a_rotated_log_replays_and_re_attaches_to_the_same_history(qtbot, projec
     while reopened.poll():
         pass
     assert replayed == expected
+
+
+def test_of_many_progress_events_read_at_once_only_the_newest_is_shown(qtbot, project):
+    """Re-attaching to a long run reads thousands of progress events in one poll: each would
+    repaint the progress bar (most of a replay's time), and only the newest says where the run is."""
+    run = RunFolder(project, "progress")
+    writer = EventWriter(run.events, run.name)
+    for step in range(1, 501):
+        writer.emit("progress", stage="rl", step=step, total=500)
+    watcher, shown = RunWatcher(run), []
+    watcher.sig_progress.connect(shown.append)
+    assert watcher.poll() == 500
+    assert [e["step"] for e in shown] == [500]
