@@ -23,7 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable as a package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cold_start, gui_ingest, memory, rl_overhead, routes_scale, verifier_speed  # noqa: E402
+from bench import cold_start, fuzz, gui_ingest, memory, rl_overhead, routes_scale, soak, verifier_speed  # noqa: E402
 from bench.common import Row, machine  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -36,6 +36,8 @@ BENCHMARKS = {
     "routes_browser": lambda quick, scratch: routes_scale.run(scratch),
     "cold_start": lambda quick, scratch: cold_start.run(),
     "memory": lambda quick, scratch: memory.run(scratch),
+    "soak": lambda quick, scratch: soak.run(quick),  # the long ones: about 10 and 15 minutes on 2 cores
+    "fuzz": lambda quick, scratch: fuzz.run(quick),
 }
 
 

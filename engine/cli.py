@@ -9,6 +9,7 @@ follows short verbs; training runs are followed through their ``events.jsonl``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -75,17 +76,19 @@ def cmd_init(args, rep: Reporter) -> int:
 
 def cmd_import(args, rep: Reporter) -> int:
     from .data.importers import import_problems, parse_mapping, undo_import
-    from .project import open_project
+    from .project import DataLock, open_project
 
     project, cfg = open_project(args.dir)
     if args.undo:
-        return _undone(rep, IMPORT_DONE, "imported", "problems", "data/history/", *undo_import(project))
+        with DataLock(project, "import --undo"):
+            return _undone(rep, IMPORT_DONE, "imported", "problems", "data/history/", *undo_import(project))
     if not args.file:
         raise UserError("import: give the FILE to import (or --undo)")
     mode = "append" if args.append else "replace"
-    report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
-                             answer_type=args.answer_type, test_fraction=args.test_fraction,
-                             skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run, mode=mode)
+    with contextlib.nullcontext() if args.dry_run else DataLock(project, "import"):
+        report = import_problems(project, args.file, fmt=args.format, mapping=parse_mapping(args.map),
+                                 answer_type=args.answer_type, test_fraction=args.test_fraction,
+                                 skip_bad=args.skip_bad, seed=cfg.project.seed, dry_run=args.dry_run, mode=mode)
     rejected = [{"file": f, "row": r, "reason": why} for f, r, why in report.rejected]
     if args.dry_run:
         rep.event(IMPORT_PREVIEW, fmt=report.fmt, problems=[_problem_dict(p) for p in report.problems[:50]],
@@ -122,19 +125,21 @@ def _problem_dict(p) -> dict:
 
 
 def cmd_routes(args, rep: Reporter) -> int:
-    from .project import open_project
+    from .project import DataLock, open_project
     from .routes.generate import generate_routes
     from .routes.store import undo_routes
 
     project, _ = open_project(args.dir)
     if args.undo:
-        return _undone(rep, ROUTES_DONE, "routes", "routes", "routes/history/", *undo_routes(project))
+        with DataLock(project, "routes --undo"):
+            return _undone(rep, ROUTES_DONE, "routes", "routes", "routes/history/", *undo_routes(project))
     if not args.source:
         raise UserError("routes: give --source model:…, endpoint:… or file:… (or --undo)")
     stop = _stop_flag()  # SIGTERM/Ctrl-C: finish the batch, keep everything sampled, exit
-    summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
-                              guided=True if args.guided else None, should_stop=stop.is_set, append=args.append,
-                              progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
+    with DataLock(project, "routes"):
+        summary = generate_routes(project, args.source, k=args.k, temperature=args.temperature,
+                                  guided=True if args.guided else None, should_stop=stop.is_set, append=args.append,
+                                  progress=lambda done, total, eta: rep.progress("routes", done, total, eta))
     fields = {k: getattr(summary, k) for k in ("problems", "routes", "positives", "negatives", "unparsed", "contrastive",
                                                "remaining")}
     rep.event(ROUTES_DONE, **fields)
@@ -180,15 +185,17 @@ def cmd_train(args, rep: Reporter) -> int:
 
     project, _ = open_project(args.dir)
     run = check_run_name(args.run or f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if args.detach:
-        return _detach(args.argv, project, run, rep)
     from .launch import train
 
-    offset = _log_size(project, run)
-    state = train(project, args.recipe, run, overrides=args.set or [], max_steps=args.max_steps, echo=rep.as_json,
-                  launcher=args.launcher, num_processes=args.num_processes, accelerate_config=args.accelerate_config,
-                  origin=args.origin, on_warning=lambda line: rep.info(f"warning: {line}"))
-    return _run_ended(project, run, state, offset, rep)
+    settings = dict(overrides=args.set or [], max_steps=args.max_steps, launcher=args.launcher,
+                    num_processes=args.num_processes, accelerate_config=args.accelerate_config, origin=args.origin)
+    if args.detach:  # refused here, in one line to the caller, before the run's folder (and log) exist
+        train(project, args.recipe, run, check_only=True, **settings)
+        return _detach(args.argv, project, run, rep)
+    since = _log_end(project, run)
+    state = train(project, args.recipe, run, echo=rep.as_json, on_warning=lambda line: rep.info(f"warning: {line}"),
+                  **settings)
+    return _run_ended(project, run, state, since, rep)
 
 
 def cmd_resume(args, rep: Reporter) -> int:
@@ -199,28 +206,29 @@ def cmd_resume(args, rep: Reporter) -> int:
         return _detach(args.argv, project, args.run, rep)
     from .launch import resume
 
-    offset = _log_size(project, args.run)
+    since = _log_end(project, args.run)
     state = resume(project, args.run, echo=rep.as_json)
-    return _run_ended(project, args.run, state, offset, rep)
+    return _run_ended(project, args.run, state, since, rep)
 
 
-def _log_size(project: Path, run_name: str) -> int:
+def _log_end(project: Path, run_name: str):
+    """A reader of what the run logs from now on (across rotations of its log)."""
+    from .events import EventTailer
     from .runs import RunFolder
 
-    log = RunFolder(project, run_name).events
-    return log.stat().st_size if log.exists() else 0
+    return EventTailer.at_end(RunFolder(project, run_name).events)
 
 
-def _run_ended(project: Path, run_name: str, state: str, offset: int, rep: Reporter) -> int:
+def _run_ended(project: Path, run_name: str, state: str, since, rep: Reporter) -> int:
     """Exit code of a train/resume; in human mode, first the warnings and errors this launch
-    logged (with --json they were already printed as events) and where the run stands."""
-    from .events import EventTailer
+    logged (``since``: a tailer from before it started; with --json they were already printed as
+    events) and where the run stands."""
     from .runs import RunFolder
 
     run = RunFolder(project, run_name)
     if not rep.as_json:
         rep.end_bar()
-        for event in EventTailer(run.events, offset).poll():
+        for event in since.drain():
             if event["type"] in (WARNING, ERROR):
                 rep.info(f"{event['type']}: {event['message']}")
         rep.info(f"run {run_name}: {state} ({run.path})")
@@ -307,8 +315,16 @@ def cmd_demo(args, rep: Reporter) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, like every other refusal (its own print the
+    whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="realm-engine", description="ReaLM Studio engine: import data, sample reasoning "
+    p = _Parser(prog="realm-engine", description="ReaLM Studio engine: import data, sample reasoning "
                                 "routes, train with MRPV + EAAI, evaluate and export.")
     p.add_argument("--version", action="version", version=f"realm-engine {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")

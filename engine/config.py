@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
+import regex
 import tomli_w
 
-from .errors import UserError
+from .errors import UserError, shown
 from .fsutil import atomic_write_text
 
 CONFIG_FILE = "realm.toml"
@@ -197,6 +198,7 @@ class Config:
 # ----------------------------------------------------------------------------- validation
 
 
+
 def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]]:
     """Coerce ``value`` to the field's type and check its constraint; return (value, problems)."""
     origin = get_origin(hint) or hint
@@ -209,7 +211,7 @@ def _check_value(key: str, value: Any, hint, meta: dict) -> tuple[Any, list[str]
     elif origin is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, [f"{key}: must be a number, got {value!r}"]
-        value = float(value)
+        value = float(value) if abs(value) < 1e308 else math.inf  # float() of a 400-digit int overflows
         if not math.isfinite(value):
             return value, [f"{key}: must be a finite number, got {value!r}"]
     elif origin is str:
@@ -258,11 +260,9 @@ def _cross_checks(cfg: Config) -> list[str]:
     if cfg.data.python_verifier and ":" not in cfg.data.python_verifier:
         problems.append(f"data.python_verifier: must look like 'file.py:function', got {cfg.data.python_verifier!r}")
     if cfg.data.regex:
-        import re
-
         try:
-            re.compile(cfg.data.regex)
-        except re.error as err:
+            regex.compile(cfg.data.regex)  # the engine that matches it (method.verifiers)
+        except regex.error as err:
             problems.append(f"data.regex: not a valid regular expression ({err})")
     return problems
 
@@ -301,7 +301,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         known = {f.name for f in fields(sec_cls)}
         for key in sec_raw:
             if key not in known:
-                problems.append(f"{sec_field.name}.{key}: unknown key (known: {', '.join(sorted(known))})")
+                problems.append(f"{sec_field.name}.{shown(key)}: unknown key (known: {', '.join(sorted(known))})")
         for f in fields(sec_cls):
             if f.name in sec_raw:
                 value, errs = _check_value(f"{sec_field.name}.{f.name}", sec_raw[f.name], hints[f.name], f.metadata)
@@ -310,7 +310,7 @@ def _build(raw: dict) -> tuple[Config, list[str]]:
         sections[sec_field.name] = sec_cls(**values)
     for key in raw:
         if key not in {f.name for f in fields(Config)}:
-            problems.append(f"{key}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
+            problems.append(f"{shown(key)}: unknown section (known: {', '.join(f.name for f in fields(Config))})")
     cfg = Config(**sections)
     if not problems:
         problems.extend(_cross_checks(cfg))
@@ -331,7 +331,7 @@ def load_config(path: str | Path) -> Config:
         raise UserError(f"{path}: cannot read ({err.strerror})") from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise UserError(f"{path}: invalid TOML ({err})") from None
     return config_from_dict(raw, source=str(path))
 
@@ -351,11 +351,11 @@ def save_config(path: str | Path, cfg: Config) -> None:
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse one ``--set section.key=value`` (the value as a TOML literal, else a string)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise UserError(f"--set {text}: expected section.key=value, e.g. rl.max_steps=50")
+        raise UserError(f"--set {shown(text)}: expected section.key=value, e.g. rl.max_steps=50")
     key, literal = text.split("=", 1)
     try:
         value = tomllib.loads(f"v = {literal}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or an integer of more than 4300 digits
         value = literal
     return key.strip(), value
 
@@ -367,7 +367,7 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         key, value = parse_override(text)
         section, _, name = key.partition(".")
         if section not in raw or name not in raw[section]:
-            raise UserError(f"--set {text}: unknown key {key!r}")
+            raise UserError(f"--set {shown(text)}: unknown key {key!r}")
         raw[section][name] = value
     return config_from_dict(raw, source="--set")
 

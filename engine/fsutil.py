@@ -10,6 +10,8 @@ logs use ``append_line``: flushed per line (kill -9 safe), fsynced only when ask
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import shutil
@@ -17,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import UserError
+from .errors import DiskFull, UserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -48,7 +50,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):
-            raise UserError(f"{path}: cannot write ({err.strerror or err})") from err
+            raise (DiskFull if is_disk_full(err) else UserError)(f"{path}: cannot write ({err.strerror or err})") from err
         raise
 
 
@@ -142,3 +144,133 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return result == 0
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes (16 hex digits: enough to tell two versions of one file apart)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class PidLock:
+    """One process at a time: a file created exclusively, holding its owner's pid and what it is
+    doing (``4242 import``). A lock left by a dead process is taken over, not obeyed. Where the
+    file cannot be created at all (a read-only folder) no one can write there either: the lock
+    is skipped and the write itself says what is wrong."""
+
+    def __init__(self, path: str | os.PathLike, doing: str = ""):
+        self.path = Path(path)
+        self.doing = doing
+
+    def busy(self, pid: int, doing: str) -> UserError:
+        """The refusal when a live process holds the lock (subclasses say what it holds)."""
+        return UserError(f"{self.path}: held by engine process {pid}" + (f" ({doing})" if doing else ""))
+
+    def holder(self) -> tuple[int, str]:
+        """(pid, what it is doing) of the lock's owner; (0, "") when there is none."""
+        try:
+            pid, _, doing = self.path.read_text().strip().partition(" ")
+        except OSError:
+            return 0, ""
+        return (int(pid) if pid.isdigit() else 0), doing
+
+    def acquire(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid, doing = self.holder()
+                if pid_alive(pid) and pid != os.getpid():
+                    raise self.busy(pid, doing) from None
+                self.path.unlink(missing_ok=True)  # stale lock from a dead process
+                continue
+            except OSError:
+                return
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()} {self.doing}".strip())
+            return
+        raise UserError(f"{self.path}: could not take the lock")
+
+    def release(self) -> None:
+        if self.holder()[0] == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# ----------------------------------------------------------------------------- disk space
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # full disk, quota, file-size limit
+# torch and safetensors report a failed write in their message only
+DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "File too large", "file write failed",
+                   "StorageFull", "FileTooLarge")
+
+
+def free_bytes(folder: str | os.PathLike) -> int:
+    """Free space for us in the file system ``folder`` is (or will be) on."""
+    path = Path(folder).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def size_text(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def ensure_free_space(folder: str | os.PathLike, needed: int, what: str, hint: str) -> None:
+    """Refuse, before it starts, a write of about ``needed`` bytes into ``folder`` that would not
+    fit (a tenth more is asked for what cannot be foreseen): failing half-way would waste the work
+    and leave a partial folder. The refusal names the size and the place."""
+    want, free = int(needed * 1.1), free_bytes(folder)
+    if free < want:
+        raise DiskFull(f"{what} needs about {size_text(want)} free in {folder}, only {size_text(free)} left", hint=hint)
+
+
+def is_disk_full(err: BaseException | None) -> bool:
+    """Whether ``err``, or an error it was raised from, means the disk, a quota or a file-size
+    limit ran out."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(err) for text in DISK_FULL_TEXTS):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def folder_bytes(folder: str | os.PathLike) -> int:
+    """Bytes of the files under ``folder`` (0 when it does not exist)."""
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
 
+import tomli_w
+
 from . import __version__
 from .config import RECIPE_STAGES, apply_overrides, config_to_toml, load_config
-from .errors import UserError
+from .errors import DiskFull, UserError
 from .events import ERROR, RUN_FINISHED, RUN_STARTED, WARNING, EventWriter
 from .fsutil import atomic_write_text
 from .method.recipes import apply_recipe
-from .runs import RunFolder, RunLock, parse_origin, read_run_config, run_origin, stage_owner, stages_to_run
+from .project import run_data, snapshot_data
+from .runs import SNAPSHOT, RunFolder, RunLock, parse_origin, read_run_config, run_origin, stage_owner, stages_to_run
 
 
 def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], max_steps: int | None = None,
           echo: bool = False, launcher: str = "python", num_processes: int = 1,
-          accelerate_config: str | None = None, origin: str | None = None, on_warning=None) -> str:
-    """Freeze the run's config and run its stages; return the final state.
+          accelerate_config: str | None = None, origin: str | None = None, on_warning=None,
+          check_only: bool = False) -> str:
+    """Freeze the run's config and run its stages; return the final state (``check_only``: only
+    refuse what would be refused, touching nothing; ``train --detach`` asks before it detaches).
 
     ``origin`` (``--from RUN:STAGE``) starts from another run's finished stage: this run trains only
     the recipe's later stages, on that run's model (its ``[model]`` section is taken over, so the
@@ -53,11 +59,12 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
     from .routes.budgets import data_budgets
 
     cfg, warnings = data_budgets(Path(project), cfg)
-    run.path.mkdir(parents=True, exist_ok=True)
+    if check_only:
+        return "checked"
     header = f'# run {run_name}: recipe {recipe}\nrecipe = "{recipe}"\n'
     if origin is not None:
         header += f'from = "{origin}"\n'
-    atomic_write_text(run.config, header + "\n" + config_to_toml(cfg))
+    _create(Path(project), run, header + "\n" + config_to_toml(cfg))
     run.write_status(state="queued", recipe=recipe, started=time.time(), pid=os.getpid(), step=0)
     if warnings:
         log = EventWriter(run.events, run.name, echo=echo)
@@ -70,6 +77,24 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
 
         return launch_accelerate(project, run, num_processes=num_processes, config_file=accelerate_config, echo=echo)
     return execute(project, run, echo=echo)
+
+
+def _create(project: Path, run: RunFolder, config_text: str) -> None:
+    """Create the run under its lock: the snapshot of the data it will train on, then its frozen
+    config with the snapshot's digests. Of two ``train`` of one name exactly one creates it (the
+    other is refused in one line, touching nothing), and a refusal on the way leaves no run folder."""
+    created = not run.path.exists()
+    run.path.mkdir(parents=True, exist_ok=True)
+    with RunLock(run):
+        if run.config.exists():
+            raise UserError(f"run {run.name!r} already exists (another `train` created it just now)",
+                            hint="pick another --run name")
+        try:
+            digests = snapshot_data(project, run)
+            atomic_write_text(run.config, config_text + "\n" + tomli_w.dumps({SNAPSHOT: digests}))
+        except UserError:
+            shutil.rmtree(run.path if created else run.snapshot, ignore_errors=True)
+            raise
 
 
 def _branch_from(project: Path, origin: str, recipe: str, cfg, on_warning):
@@ -133,7 +158,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
                 world_size: int) -> str:
     from .stages.context import RunContext
 
-    ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events)
+    ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events, data=run_data(project, run))
     old_handlers = ctx.install_signal_handlers()
     run.write_status(state="running", pid=owner_pid, recipe=recipe)
     events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
@@ -151,7 +176,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
                 break
     except UserError as err:
         events.emit(ERROR, message=str(err), hint=err.hint)
-        state = "failed"
+        state = "paused" if isinstance(err, DiskFull) else "failed"  # a full disk: resumable once there is room
         run.write_status(state=state, error=str(err))
         events.emit(RUN_FINISHED, state=state)
         raise

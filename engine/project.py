@@ -16,11 +16,13 @@ Plain Python only: the GUI imports this module.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from .config import CONFIG_FILE, DEFAULT_MODEL, Config, load_config, save_config
 from .errors import UserError
-from .runs import RUNS_DIR, RunFolder
+from .fsutil import PidLock, file_digest
+from .runs import RUNS_DIR, SNAPSHOT, RunFolder
 
 PROBLEMS_FILE = Path("data") / "problems.parquet"
 REJECTS_FILE = Path("data") / "rejects.jsonl"  # rows refused by an import with --skip-bad
@@ -28,6 +30,8 @@ DATA_HISTORY_DIR = Path("data") / "history"  # problem tables an import replaced
 ROUTES_FILE = Path("routes") / "routes.parquet"
 PARTIAL_ROUTES_FILE = Path("routes") / "partial.jsonl"  # the route sampler's crash-safe journal
 ROUTES_HISTORY_DIR = Path("routes") / "history"  # route tables a routes import replaced
+DATA_LOCK_FILE = Path("data") / ".lock"  # held by `import` and `routes` while they write (DataLock)
+SNAPSHOT_FILES = (PROBLEMS_FILE, ROUTES_FILE)  # what a run freezes when it starts (snapshot_data)
 BASE_EVAL_DIR = Path("eval") / "base"
 EVAL_SUMMARY = "summary.json"  # in an eval folder (the base's, or a run's ``eval_dir``)
 EVAL_LEDGER = "ledger.jsonl"  # one line per held-out problem, in the same folder
@@ -129,3 +133,62 @@ def crash_logs_dir(project: str | Path | None) -> Path:
     if project is not None and is_project(project):
         return logs_dir(project)
     return cache_root() / LOGS_DIR
+
+
+# ----------------------------------------------------------------------------- shared use
+
+
+class DataLock(PidLock):
+    """One writer of a project's data at a time (``import``, ``routes``): a second one, from another
+    terminal or a second studio, is refused with what holds the project. Training does not take it:
+    a run reads the snapshot it took when it started (``snapshot_data``)."""
+
+    def __init__(self, project: str | Path, verb: str):
+        super().__init__(Path(project) / DATA_LOCK_FILE, verb)
+
+    def busy(self, pid: int, doing: str) -> UserError:
+        return UserError(f"{self.path.parent.parent}: `{doing or 'an engine'}` (engine process {pid}) is changing "
+                         "this project's data", hint="wait for it to finish, or stop it")
+
+
+def snapshot_data(project: str | Path, run: RunFolder) -> dict[str, str]:
+    """Freeze the problems and routes a run starts with in ``runs/<run>/snapshot/`` and return
+    their digests ({relative path: sha256}, "" for a file the project does not have yet), which
+    ``train`` writes into the run's frozen config.
+
+    An import or a routes run while the run trains then changes the project, not the run: it
+    trains and resumes on what it started with. The snapshot is a hard link (free: every writer
+    of these files replaces them by a rename, leaving the run's copy as it was), or a copy where
+    the file system has none; ``run_data`` checks the digests before the run reads it.
+    """
+    digests = {}
+    for relative in SNAPSHOT_FILES:
+        source, frozen = Path(project) / relative, run.snapshot / relative
+        if not source.exists():
+            digests[relative.as_posix()] = ""
+            continue
+        try:
+            frozen.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, frozen)
+            except OSError:
+                shutil.copy2(source, frozen)
+        except OSError as err:
+            raise UserError(f"{frozen}: cannot write ({err.strerror or err})") from None
+        digests[relative.as_posix()] = file_digest(frozen)
+    return digests
+
+
+def run_data(project: str | Path, run: RunFolder) -> Path:
+    """The folder a run reads its problems and routes from (laid out like a project): its snapshot,
+    once its digests match the frozen config; the project itself for a run from before snapshots."""
+    recorded = run.config_table().get(SNAPSHOT) if run.config.exists() else None
+    if not isinstance(recorded, dict):
+        return Path(project)
+    for relative, digest in recorded.items():
+        frozen = run.snapshot / relative
+        if digest and (not frozen.is_file() or file_digest(frozen) != digest):
+            state = "missing" if not frozen.is_file() else "changed"
+            raise UserError(f"{frozen}: {state} since run {run.name!r} started (sha256 {digest}); the run trains "
+                            "only on the data it started with", hint="restore that file, or start a new run")
+    return run.snapshot

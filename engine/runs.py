@@ -3,7 +3,8 @@
 Everything that knows what lies inside ``runs/<run>/`` is here: the frozen config and its
 recipe, each stage's result (``stages/<stage>/final``), each stage's checkpoints
 (``checkpoints/<stage>/checkpoint-N``) and the ``COMPLETE`` marker that makes either of them
-count (written last, so a folder a kill cut short is never resumed from or loaded).
+count (written last, so a folder a kill cut short is never resumed from or loaded), and where
+the data the run trains on lies (``snapshot/``, made by ``project.snapshot_data``).
 
 A run's state on disk is the truth. ``status.json`` says what the engine last claimed; when
 it claims ``running`` but its process is gone, readers report ``interrupted`` — that is how
@@ -15,6 +16,7 @@ Plain Python only: the GUI imports this module.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -24,29 +26,16 @@ from pathlib import Path
 
 from .config import RECIPE_STAGES, STAGES, Config, config_from_dict
 from .errors import UserError
-from .fsutil import atomic_write_json, atomic_write_text
+from .fsutil import PidLock, atomic_write_json, atomic_write_text, pid_alive  # noqa: F401  (pid_alive: read from here)
 
 RUNS_DIR = "runs"
 COMPLETE = "COMPLETE"  # marker written once a checkpoint or a stage result is fully on disk
 LIVE_STATES = ("queued", "running", "stopping")
-STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled")
+STATES = ("queued", "running", "paused", "stopping", "finished", "failed", "interrupted", "cancelled",
+          "unknown")  # unknown: status.json is damaged
+_NUMBER_FIELDS = ("step", "total_steps", "started", "updated", "eta_s")
+SNAPSHOT = "snapshot"  # runs/<run>/snapshot/: the problems and routes a run trains on; its digests in config.toml
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def check_run_name(name: str) -> str:
@@ -80,6 +69,7 @@ class RunFolder:
     control_path = property(lambda self: self.path / "control")
     traceback_path = property(lambda self: self.path / "traceback.txt")
     engine_log = property(lambda self: self.path / "engine.log")  # stdout/stderr of a --detach-ed engine
+    snapshot = property(lambda self: self.path / SNAPSHOT)  # laid out like a project: data/, routes/
     ranks_dir = property(lambda self: self.path / "ranks")  # one file per rank of a multi-process run
 
     def exists(self) -> bool:
@@ -113,12 +103,18 @@ class RunFolder:
     # -- status ---------------------------------------------------------------------------
 
     def read_status(self) -> dict:
-        """The status with liveness applied: a 'running' run whose engine is gone is 'interrupted'."""
+        """The status with liveness applied: a 'running' run whose engine is gone is 'interrupted'.
+
+        A damaged or hand-edited status.json reads as state 'unknown', and a field of the wrong
+        type as absent, so readers (the listing, every panel) can trust what they get.
+        """
         try:
-            status = json.loads(self.status_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            status = _typed_status(json.loads(self.status_path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
             status = {"state": "queued" if self.exists() else "missing", "step": 0}
-        if status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")):
+        except (OSError, ValueError, RecursionError):
+            status = _typed_status(None)
+        if status["state"] in LIVE_STATES and not pid_alive(status.get("pid")):
             status["state"] = "interrupted"
         return status
 
@@ -169,11 +165,29 @@ class RunFolder:
             pass
 
 
+def _typed_status(raw) -> dict:
+    """``raw`` with state a string, pid an int or None and the numeric fields numbers (a field
+    that is not is dropped): what status.json holds whoever wrote it."""
+    status = dict(raw) if isinstance(raw, dict) else {}
+    if not isinstance(status.get("state"), str):
+        status["state"] = "unknown"
+    pid = status.get("pid")
+    if not (isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31):
+        status["pid"] = None
+    for key in _NUMBER_FIELDS:
+        value = status.get(key)
+        if key in status and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            del status[key]
+    status.setdefault("step", 0)
+    return status
+
+
 def read_run_config(run: RunFolder) -> tuple[str, Config]:
     """(recipe, frozen Config) of a run: what ``train`` wrote, validated like realm.toml."""
     raw = run.config_table()
     recipe = raw.pop("recipe", None)
     raw.pop("from", None)  # `train --from RUN:STAGE`: see run_origin
+    raw.pop(SNAPSHOT, None)  # the digests of the data the run trains on: see project.run_data
     if recipe not in RECIPE_STAGES:
         raise UserError(f"{run.config}: unknown recipe {recipe!r}")
     return recipe, config_from_dict(raw, source=str(run.config))
@@ -264,51 +278,26 @@ def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, st
     if not run.config.exists():
         raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
     recipe, cfg = read_run_config(run)
+    status = run.read_status()
+    if status["state"] in LIVE_STATES:  # its results are not what it will end with: a stage may be mid-way
+        raise UserError(f"run {run_name!r} is still training (engine process {status['pid']}, step {status['step']}): "
+                        f"{verb} it once it has finished or stopped", hint=f"stop it with `realm-engine stop "
+                        f"{project} --run {run_name}`")
     if not any(run.stage_finished(stage) for stage in RECIPE_STAGES[recipe]):
         raise UserError(f"run {run_name!r} has no finished stage to {verb} yet",
                         hint="let it finish, or resume it with `realm-engine resume`")
     return run, recipe, cfg, trained_chain(run, RECIPE_STAGES[recipe])
 
 
-class RunLock:
+class RunLock(PidLock):
     """One engine per run. A lock left by a dead process is taken over, not obeyed."""
 
     def __init__(self, run: RunFolder):
-        self.path = run.lock_path
+        super().__init__(run.lock_path)
 
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid_alive(pid) and pid != os.getpid():
-                    raise UserError(f"{self.path.parent.name}: already running in engine process {pid}",
-                                    hint="stop it first with `realm-engine stop`") from None
-                self.path.unlink(missing_ok=True)  # stale lock from a dead process
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            return
-        raise UserError(f"{self.path}: could not take the run lock")
-
-    def release(self) -> None:
-        try:
-            if int(self.path.read_text().strip() or 0) == os.getpid():
-                self.path.unlink()
-        except (OSError, ValueError):
-            pass
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
+    def busy(self, pid: int, doing: str) -> UserError:
+        return UserError(f"{self.path.parent.name}: already running in engine process {pid}",
+                         hint="stop it first with `realm-engine stop`")
 
 
 def list_runs(project: str | Path) -> list[dict]:

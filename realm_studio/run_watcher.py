@@ -10,12 +10,10 @@ and an engine that exits without doing so (it refused) is reported with its one 
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import events as ev
-from engine.events import EventTailer, parse_line
+from engine.events import QT_INT, EventTailer, int_field, tail_events
 from engine.runs import RunFolder
 
 from .models.run_state import launch_error, launch_state, shown_state
@@ -56,19 +54,13 @@ def log_text(event: dict) -> str:
 
 def last_log_lines(run: RunFolder, n: int = 20, tail_bytes: int = 256 * 1024) -> list[str]:
     """The last ``n`` log/warning/error lines of a run, read from the end of its log only."""
-    try:
-        with open(run.events, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - tail_bytes))
-            chunk = handle.read()
-    except FileNotFoundError:
-        return []
-    lines = []
-    for raw in chunk.splitlines():
-        event = parse_line(raw)  # the first line may be cut by the seek: it is skipped
-        if event is not None and event["type"] in LOG_TYPES:
-            lines.append(log_text(event))
-    return lines[-n:]
+    return [log_text(e) for e in tail_events(run.events, tail_bytes) if e["type"] in LOG_TYPES][-n:]
+
+
+def event_stage(event: dict) -> str | None:
+    """The event's stage name, or None when it has none (or a damaged log gives it another type)."""
+    stage = event.get("stage")
+    return stage if isinstance(stage, str) else None
 
 
 class RunSteps:
@@ -80,25 +72,31 @@ class RunSteps:
         self._steps_so_far = 0
 
     def run_step(self, event: dict) -> int:
-        """Feed every event in order; for a ``metrics`` event the result is its x on a plot."""
-        stage = event.get("stage")
+        """Feed every event in order; for a ``metrics`` event the result is its x on a plot (within
+        what a Qt int holds, whatever a damaged log says)."""
+        stage = event_stage(event)
         if event.get("type") == ev.STAGE_STARTED and stage not in self.offsets:
             self.offsets[stage] = self._steps_so_far
-            self._steps_so_far += int(event.get("total_steps") or 0)
-        return self.offsets.get(stage, 0) + int(event.get("step") or 0)
+            self._steps_so_far += max(0, int_field(event, "total_steps"))
+        return max(-QT_INT + 1, min(self.offsets.get(stage, 0) + int_field(event, "step"), QT_INT - 1))
 
 
 class RunWatcher(QObject):
-    """Tails one run's event log on a timer and re-emits each event as a typed signal."""
+    """Tails one run's event log on a timer and re-emits each event as a typed signal.
 
-    sig_metrics = Signal(int, str, dict)
+    Events travel as Python objects (``Signal(object)``), never converted to Qt types: a value Qt
+    cannot hold (an integer past 64 bits in a damaged log) would raise inside ``emit``.
+    """
+
+    sig_metrics = Signal(int, str, object)
     """(run step, stage, {metric name: value}) from a ``metrics`` event; the run step counts on
     across stages (distill's steps, then RL's), so a multi-stage run plots on one step axis."""
     sig_stage = Signal(str, int)
     """(stage, run step it starts after): where one stage ends and the next begins."""
-    sig_progress = Signal(dict)
-    """A ``progress`` event: stage, step, total, eta_s, throughput."""
-    sig_sample = Signal(dict)
+    sig_progress = Signal(object)
+    """The newest ``progress`` event of what was read (stage, step, total, eta_s, throughput): a
+    re-attached window reads thousands at once, and each would repaint a progress bar."""
+    sig_sample = Signal(object)
     """A ``sample`` event (prompt, completion, rewards, hinted, rank) with its ``run_step``."""
     sig_refused = Signal(str)
     """The engine the GUI started for this run exited without taking it over: its one line."""
@@ -106,7 +104,7 @@ class RunWatcher(QObject):
     """One line for the log pane (log, warning and error events)."""
     sig_state = Signal(str)
     """The run state (status.json with liveness, or a ``run_finished`` event), on change only."""
-    sig_event = Signal(dict)
+    sig_event = Signal(object)
     """Every event, for views that need the rarer types (checkpoint, run_started, …)."""
 
     def __init__(self, run: RunFolder, interval_ms: int = POLL_MS, parent: QObject | None = None):
@@ -145,8 +143,11 @@ class RunWatcher(QObject):
     def poll(self) -> int:
         """Read new complete lines, emit their signals; return how many events were read."""
         events = self.tailer.poll(max_bytes=POLL_BYTES)
+        progress = [e for e in events if e["type"] == ev.PROGRESS]
         for event in events:
             self._dispatch(event)
+        if progress:
+            self.sig_progress.emit(progress[-1])
         if self._polls % STATUS_EVERY == 0 or self._launch is not None:
             self._poll_status()
         self._polls += 1
@@ -166,14 +167,13 @@ class RunWatcher(QObject):
 
     def _dispatch(self, event: dict) -> None:
         kind = event["type"]
-        new_stage = kind == ev.STAGE_STARTED and event.get("stage") not in self._run_steps.offsets
+        stage = event_stage(event)
+        new_stage = kind == ev.STAGE_STARTED and stage not in self._run_steps.offsets
         run_step = self._run_steps.run_step(event)
         if new_stage:
-            self.sig_stage.emit(str(event.get("stage")), self._run_steps.offsets[event.get("stage")])
+            self.sig_stage.emit(str(stage), self._run_steps.offsets[stage])
         if kind == ev.METRICS and isinstance(event.get("metrics"), dict):
-            self.sig_metrics.emit(run_step, str(event.get("stage") or ""), event["metrics"])
-        elif kind == ev.PROGRESS:
-            self.sig_progress.emit(event)
+            self.sig_metrics.emit(run_step, stage or "", event["metrics"])
         elif kind == ev.SAMPLE:
             self.sig_sample.emit({**event, "run_step": run_step})
         elif kind in LOG_TYPES:

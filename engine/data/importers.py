@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import ANSWER_TYPES, IMPORT_FORMATS, load_config
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..fsutil import atomic_write_text
 from ..method.seeded import stable_rng, stable_uniform
 from ..project import REJECTS_FILE, data_history_dir, is_project, problems_path, rejects_path  # noqa: F401  (REJECTS_FILE: the old name)
@@ -132,9 +132,9 @@ def parse_mapping(text: str | None) -> dict[str, str]:
             continue
         target, sep, column = (s.strip() for s in part.partition("="))
         if not sep or not target or not column:
-            raise UserError(f"--map {part.strip()}: expected FIELD=COLUMN, e.g. question=prompt")
+            raise UserError(f"--map {shown(part.strip())}: expected FIELD=COLUMN, e.g. question=prompt")
         if target in mapping:
-            raise UserError(f"--map {part.strip()}: field '{target}' is mapped twice")
+            raise UserError(f"--map {shown(part.strip())}: field {target!r} is mapped twice")
         mapping[target] = column
     _check_mapping(mapping)
     return mapping
@@ -162,7 +162,7 @@ def import_problems(project_dir, source: str, *, fmt: str = "auto", mapping: dic
     config_type, config_fraction = _project_defaults(project_dir)
     test_fraction = config_fraction if test_fraction is None else test_fraction
     if isinstance(test_fraction, bool) or not 0.0 <= test_fraction < 1.0:
-        raise UserError(f"test fraction: must be in [0, 1), got {test_fraction}")
+        raise UserError(f"--test-fraction: must be in [0, 1), got {test_fraction}")
     settings = _Settings(answer_type, config_type, seed, test_fraction)
 
     current = read_problems(problems_path(project_dir)) if problems_path(project_dir).exists() else []
@@ -242,19 +242,20 @@ def _project_defaults(project_dir: Path) -> tuple[str | None, float]:
 def _check_mapping(mapping: dict) -> None:
     for target, column in mapping.items():
         if target not in FIELDS:
-            raise UserError(f"--map {target}={column}: unknown field '{target}' (known: {', '.join(FIELDS)})")
+            raise UserError(f"--map {shown(f'{target}={column}')}: unknown field {target!r} "
+                            f"(known: {', '.join(FIELDS)})")
 
 
 def _resolve_columns(table: RawTable, mapping: dict) -> dict[str, str | None]:
     """Which column feeds each field: the mapped one (it must exist), else the first default present."""
     if not any(raw.values is not None for raw in table.rows):
         return {}  # every row failed to decode: the row errors say why
-    listing = ", ".join(table.columns) or "none"
+    listing = ", ".join(map(shown, table.columns)) or "none"
     columns = {}
     for target in FIELDS:
         if target in mapping:
             if mapping[target] not in table.columns:
-                raise UserError(f"{table.file}: no column '{mapping[target]}' (columns: {listing})")
+                raise UserError(f"{table.file}: no column {mapping[target]!r} (columns: {listing})")
             columns[target] = mapping[target]
         else:
             columns[target] = next((c for c in DEFAULT_COLUMNS[target] if c in table.columns), None)
@@ -295,9 +296,9 @@ def _row_to_problem(raw: RawRow, table: RawTable, columns: dict, settings: _Sett
 def _check_size(column: str, value, depth: int = 0) -> None:
     """Refuse oversized text and deep nesting anywhere in a row (without recursing deeply ourselves)."""
     if depth > MAX_DEPTH:
-        raise BadRow(f"'{column}' is nested deeper than {MAX_DEPTH} levels")
+        raise BadRow(f"{column!r} is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-        raise BadRow(f"'{column}' is longer than {MAX_FIELD_CHARS:,} characters ({len(value):,})")
+        raise BadRow(f"{column!r} is longer than {MAX_FIELD_CHARS:,} characters ({len(value):,})")
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, list):
@@ -366,7 +367,7 @@ def _choices(value) -> list[str] | None:
 def _answer_type(row_type: str | None, settings: _Settings, choices, answer: str) -> str:
     if row_type is not None:
         if row_type not in ANSWER_TYPES:
-            raise BadRow(f"unknown answer_type '{row_type}' (known: {', '.join(ANSWER_TYPES)})")
+            raise BadRow(f"unknown answer_type {row_type!r} (known: {', '.join(ANSWER_TYPES)})")
         return row_type
     if settings.answer_type is not None:
         return settings.answer_type
@@ -401,7 +402,7 @@ def _split(value, table_split: str | None, settings: _Settings, problem_id: str)
             return "train"
         if name in TEST_SPLIT_NAMES:
             return "test"
-        raise BadRow(f"unknown split '{name}' (use train, or test/validation)")
+        raise BadRow(f"unknown split {name!r} (use train, or test/validation)")
     if table_split is not None:
         return table_split
     return "test" if stable_uniform(settings.seed, "split", problem_id, sep="\0") < settings.test_fraction else "train"
@@ -411,7 +412,7 @@ def _check_unique(problem_id: str, raw: RawRow, first_seen: dict) -> None:
     if problem_id in first_seen:
         file, row = first_seen[problem_id]
         where = f"row {row}" if file == raw.file else f"{file}:{row}"
-        raise BadRow(f"duplicate id '{problem_id}' (first at {where})")
+        raise BadRow(f"duplicate id {problem_id!r} (first at {where})")
     first_seen[problem_id] = (raw.file, raw.row)
 
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, first_line, shown
 
 CSV_FIELD_LIMIT = 64 * 1024 * 1024  # the csv module's own default (128 KiB) is below what we refuse politely
 
@@ -113,7 +113,8 @@ def _csv_table(path: Path, text: str) -> RawTable:
     except csv.Error as err:
         raise UserError(f"{path}: malformed CSV header ({err})") from None
     if len(set(header)) != len(header) or "" in header:
-        raise UserError(f"{path}: the header row needs unique, non-empty column names, got {', '.join(header)}")
+        raise UserError(f"{path}: the header row needs unique, non-empty column names, got "
+                        f"{', '.join(map(shown, header))}")
     rows, number = [], 0
     while True:
         try:
@@ -146,14 +147,25 @@ def read_parquet(path: Path) -> list[RawTable]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as err:
-        raise UserError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from None
-    return [_table_from_records(str(path), path.stem, table.to_pylist(), table.column_names)]
+        raise UserError(f"{path}: not a readable Parquet file ({first_line(err)})") from None
+    return [_table_from_arrow(str(path), path.stem, table)]
 
 
-def _table_from_records(label: str, stem: str, records: list[dict], columns: list[str],
-                        split: str | None = None) -> RawTable:
+def _table_from_arrow(label: str, stem: str, table, split: str | None = None) -> RawTable:
+    """The rows of an Arrow table as Python values, read column by column so that a column
+    Python cannot hold (a date past year 9999, …) is refused by name instead of crashing."""
+    import pyarrow as pa
+
+    columns = []
+    for index, name in enumerate(table.column_names):
+        try:
+            columns.append(table.column(index).to_pylist())
+        except (pa.ArrowException, ValueError, OverflowError) as err:
+            raise UserError(f"{label}: column {name!r}: cannot read its values ({first_line(err)})") from None
+    records = [dict(zip(table.column_names, values)) for values in zip(*columns)] if columns else \
+        [{} for _ in range(table.num_rows)]
     rows = [RawRow(label, i, _nan_to_none(rec)) for i, rec in enumerate(records, start=1)]
-    return RawTable(label, stem, rows, list(columns), split=split)
+    return RawTable(label, stem, rows, list(table.column_names), split=split)
 
 
 def _nan_to_none(record: dict) -> dict:
@@ -176,22 +188,22 @@ def read_hf(source: str) -> list[RawTable]:
     if path.exists():
         try:
             loaded = datasets.load_from_disk(str(path))
-        except (FileNotFoundError, ValueError, OSError) as err:
-            raise UserError(f"{path}: not a dataset saved with save_to_disk ({str(err).splitlines()[0]})") from None
+        except Exception as err:  # noqa: BLE001 - a damaged folder fails anywhere inside datasets (IndexError, KeyError, …)
+            raise UserError(f"{path}: not a dataset saved with save_to_disk "
+                            f"({type(err).__name__}: {first_line(err)})") from None
         stem = path.name
     else:
         try:
             loaded = datasets.load_dataset(source)
         except Exception as err:  # noqa: BLE001 - offline, unknown id, gated, …: all are "cannot get it"
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise UserError(f"cannot reach the hub for '{source}' ({reason})",
+            raise UserError(f"cannot reach the hub for '{source}' ({first_line(err)})",
                             hint="download it elsewhere with save_to_disk and import the folder") from None
         stem = source.rsplit("/", 1)[-1]
     if isinstance(loaded, datasets.Dataset):
-        return [_table_from_records(source, stem, loaded.to_list(), loaded.column_names)]
+        return [_table_from_arrow(source, stem, loaded.with_format("arrow")[:])]
     names = [name for name in HF_SPLITS if name in loaded] or list(loaded)[:1]
     if not names:
         raise UserError(f"{source}: the dataset has no splits")
-    return [_table_from_records(f"{source}[{name}]", f"{stem}-{name}", loaded[name].to_list(),
-                                loaded[name].column_names, split=name if name in HF_SPLITS else None)
+    return [_table_from_arrow(f"{source}[{name}]", f"{stem}-{name}", loaded[name].with_format("arrow")[:],
+                              split=name if name in HF_SPLITS else None)
             for name in names]

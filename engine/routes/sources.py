@@ -219,8 +219,10 @@ def read_route_file(path: Path, problems_by_id: dict) -> list[FileRow]:
 def _parse_row(line: str, problems_by_id: dict) -> tuple[FileRow | None, str | None]:
     try:
         obj = json.loads(line)
-    except ValueError as err:
-        return None, f"not valid JSON ({err.msg})"
+    except ValueError as err:  # JSONDecodeError, or an integer of more than 4300 digits
+        return None, f"not valid JSON ({getattr(err, 'msg', err)})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
     if not isinstance(obj, dict):
         return None, "must be a JSON object"
     problem_id = obj.get("problem_id")

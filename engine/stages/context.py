@@ -16,9 +16,13 @@ from transformers import TrainerCallback
 
 from ..config import Config
 from ..events import CHECKPOINT, METRICS, PROGRESS, STAGE_FINISHED, STAGE_STARTED, EventWriter
-from ..runs import RunFolder, mark_complete
+from ..fsutil import ensure_free_space, folder_bytes
+from ..hf.models import SAVE_SLACK_BYTES, weights_bytes
+from ..runs import RunFolder, latest_checkpoint, mark_complete
 
 _REQUESTS = (None, "stop", "cancel")  # ordered: when ranks disagree the larger wins
+RESUME_HINT = "free some space there, then `realm-engine resume`: the run is paused at its last checkpoint"
+LOG_HISTORY_KEPT = 100  # Trainer log entries a checkpoint's trainer_state.json keeps
 
 
 @dataclass
@@ -29,6 +33,11 @@ class RunContext:
     recipe: str
     events: EventWriter
     stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
+    data: Path | None = None  # where the run's problems and routes are: its snapshot (project.run_data)
+
+    def __post_init__(self):
+        if self.data is None:
+            self.data = self.project
 
     def final_dir(self, stage: str) -> Path:
         return self.run.final_dir(stage)
@@ -106,6 +115,24 @@ class RunCallback(TrainerCallback):
             self.stopped = request
             control.should_training_stop = True
             control.should_save = request == "stop"  # stop: checkpoint first; cancel: keep the last one
+        if control.should_save:  # the Trainer saves after this hook: refuse a checkpoint that would not fit
+            ensure_free_space(self.ctx.checkpoint_dir(self.stage), self._checkpoint_bytes(kwargs.get("model")),
+                              f"checkpoint-{state.global_step} of {self.stage}", hint=RESUME_HINT)
+            # trainer_state.json would carry every step's logs (1 KB a step, in every checkpoint): the
+            # history is in events.jsonl, a checkpoint keeps the last few
+            del state.log_history[:-LOG_HISTORY_KEPT]
+
+    def _checkpoint_bytes(self, model) -> int:
+        """The size of the next checkpoint: the last one's, or for the first one the weights it
+        saves (the adapter with LoRA, else the whole model), Adam's two states per trained weight
+        (fp32) and the tokenizer, scheduler and RNG files."""
+        last = latest_checkpoint(self.ctx.checkpoint_dir(self.stage))
+        if last is not None:
+            return folder_bytes(last)
+        if model is None:
+            return SAVE_SLACK_BYTES
+        trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return weights_bytes(model, trainable_only=self.ctx.cfg.model.lora) + 8 * trained + SAVE_SLACK_BYTES
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:

@@ -69,7 +69,7 @@ def run_distill(ctx: RunContext) -> None:
     from .context import RunCallback
 
     cfg = ctx.cfg
-    examples = distill_examples(read_problems(problems_path(ctx.project)), read_routes(ctx.project),
+    examples = distill_examples(read_problems(problems_path(ctx.data)), read_routes(ctx.data),
                                 guided_only=ctx.recipe != "rft", per_problem=cfg.distill.max_routes_per_problem,
                                 seed=cfg.project.seed)
     if not examples:

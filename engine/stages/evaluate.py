@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..config import Config, apply_overrides, load_config
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..fsutil import atomic_write_files
 from ..method.prompts import mrpv_user_text, select_candidates, student_user_text
 from ..method.seeded import stable_rng
@@ -40,7 +40,7 @@ def eval_overrides(overrides: list[str]) -> list[str]:
     for text in overrides:
         key = text.split("=", 1)[0].strip()
         if not (key.startswith("eval.") or key in EVAL_KEYS_ALSO):
-            raise UserError(f"eval --set {text}: only eval.* keys and fade.k_show can change for an evaluation")
+            raise UserError(f"eval --set {shown(text)}: only eval.* keys and fade.k_show can change for an evaluation")
     return list(overrides)
 
 

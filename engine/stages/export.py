@@ -8,14 +8,14 @@ Local paths never leak into it (config ``_name_or_path`` and the card use plain 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import time
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import DiskFull, UserError, first_line
+from ..fsutil import ensure_free_space, file_digest, folder_bytes, is_disk_full
 from ..method.fade import curve
 from ..method.prompts import student_user_text
 from ..project import EVAL_SUMMARY, problems_path
@@ -24,14 +24,6 @@ from ..textfmt import EVAL_HEADER, eval_row
 
 VERIFY_PROBLEMS = 4
 VERIFY_TOKENS = 32
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def _public_name(name: str) -> str:
@@ -73,7 +65,7 @@ Prompt format: the question, then reasoning, ending with a line `Answer: <final 
 def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = False, progress=None) -> dict:
     from ..data.problems import read_problems
     from ..hf.generation import generate_texts
-    from ..hf.models import load_model, load_tokenizer, render_prompt
+    from ..hf.models import SAVE_SLACK_BYTES, load_model, load_tokenizer, render_prompt, weights_bytes
     from ..hf.trained import load_chain, load_trained
 
     project, out = Path(project), Path(out)
@@ -86,6 +78,8 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
 
     model, tokenizer, path, device = load_trained(cfg, chain)
     step(1)
+    needed = sum(map(folder_bytes, chain)) if adapter_only else weights_bytes(model) + SAVE_SLACK_BYTES
+    ensure_free_space(out.parent, needed, f"exporting {run_name}", hint="free some space there, or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _partial_folder(out)
     try:
@@ -99,13 +93,18 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
             model.generation_config.save_pretrained(tmp)
         tokenizer.name_or_path = _public_name(cfg.model.name)
         tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(model_card(run, recipe, cfg, _digest(problems_path(project))), encoding="utf-8")
+        (tmp / "README.md").write_text(model_card(run, recipe, cfg, file_digest(problems_path(project))), encoding="utf-8")
         _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
         _normal_permissions(tmp)
         step(2)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+    except Exception as err:
+        if is_disk_full(err):  # the half-written export goes with its temp folder, below
+            raise DiskFull(f"{out.parent}: the disk filled up while exporting {run_name} ({first_line(err)})",
+                           hint="free some space there, or choose another --out") from None
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     step(3)

@@ -34,8 +34,8 @@ class HeldOutCurve(TrainerCallback):
         cfg = ctx.cfg
         # the curve's subset: the first curve_problems of the split, all shown with routes too
         self.cfg = replace(cfg, eval=replace(cfg.eval, max_problems=cfg.eval.curve_problems, max_problems_with_routes=0))
-        self.problems = eval_problems(ctx.project, self.cfg)
-        self.routes = routes_by_problem(ctx.project)
+        self.problems = eval_problems(ctx.data, self.cfg)
+        self.routes = routes_by_problem(ctx.data)
         self.best_dir = ctx.run.stage_dir(stage) / BEST
         self.best = _read_best(self.best_dir)
 

@@ -160,12 +160,12 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
 
     cfg = ctx.cfg
     engine_args = rollout_engine_args(cfg.rl)  # before loading anything: a missing vLLM is reported at once
-    problems = [p for p in read_problems(problems_path(ctx.project)) if p.split == "train"]
+    problems = [p for p in read_problems(problems_path(ctx.data)) if p.split == "train"]
     if not problems:
         raise UserError("rl: no training problems", hint="import data first with `realm-engine import`")
     routes: dict[str, list[tuple[str, str]]] = {}
     train_ids = {p.id for p in problems}
-    for route in read_routes(ctx.project) if routes_path(ctx.project).exists() else []:
+    for route in read_routes(ctx.data) if routes_path(ctx.data).exists() else []:
         if route.problem_id in train_ids:
             routes.setdefault(route.problem_id, []).append((route.text, route.label))
     if not routes and cfg.fade.start > 0:

@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 from ..config import Config
-from ..errors import UserError
-from ..hf.models import autocast_bf16, load_model, load_tokenizer, pick_device, resolve_model, training_dtype
+from ..errors import DiskFull, UserError, first_line
+from ..fsutil import ensure_free_space, folder_bytes, is_disk_full
+from ..hf.models import (SAVE_SLACK_BYTES, autocast_bf16, load_model, load_tokenizer, pick_device, resolve_model,
+                         training_dtype, weights_bytes)
 from ..hf.trained import load_chain
-from ..runs import COMPLETE, latest_checkpoint, mark_complete, trained_chain
-from .context import RunContext
+from ..runs import COMPLETE, is_complete, latest_checkpoint, mark_complete, trained_chain
+from .context import RESUME_HINT, RunContext
 
 
 def prepare_model(ctx: RunContext, stages_before: tuple[str, ...]):
@@ -77,6 +79,9 @@ def save_final(ctx: RunContext, stage: str, trainer) -> Path:
     final = ctx.final_dir(stage)
     if trainer.is_world_process_zero():
         best = best_result(ctx, stage)
+        needed = folder_bytes(best) if best is not None else \
+            weights_bytes(trainer.model, trainable_only=ctx.cfg.model.lora) + SAVE_SLACK_BYTES
+        ensure_free_space(final.parent, needed, f"the result of {stage}", hint=RESUME_HINT)
         if best is not None:
             shutil.rmtree(final, ignore_errors=True)
             shutil.copytree(best, final)
@@ -106,11 +111,27 @@ def run_trainer(ctx: RunContext, stage: str, trainer) -> None:
     found = latest_checkpoint(ctx.checkpoint_dir(stage))
     try:
         trainer.train(resume_from_checkpoint=str(found) if found else None)
-    except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
-        if found is None or not _is_load_error(err):
+    except UserError:
+        raise
+    except Exception as err:
+        if is_disk_full(err):
+            raise _disk_filled_up(ctx, stage, err) from None
+        if found is None or not isinstance(err, (pickle.UnpicklingError, EOFError, RuntimeError)) or \
+                not _is_load_error(err):
             raise
         raise UserError(f"{found}: checkpoint is damaged or unsafe to load ({type(err).__name__})",
                         hint="delete that folder to resume from the previous checkpoint") from None
+
+
+def _disk_filled_up(ctx: RunContext, stage: str, err: Exception) -> DiskFull:
+    """The disk filled up under the run (a checkpoint being saved, most likely): the checkpoint it
+    cut short is removed (it has no COMPLETE marker, so it would never be resumed from, and it
+    holds the space the user needs), and the run pauses at its last complete checkpoint."""
+    folder = ctx.checkpoint_dir(stage)
+    for partial in folder.glob("checkpoint-*"):
+        if not is_complete(partial):
+            shutil.rmtree(partial, ignore_errors=True)
+    return DiskFull(f"{folder}: the disk filled up while the run wrote there ({first_line(err)})", hint=RESUME_HINT)
 
 
 def _is_load_error(err: Exception) -> bool:

@@ -57,7 +57,7 @@ def sniff_columns(path: str) -> list[str]:
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(file).names)
-    except (OSError, ValueError, StopIteration):
+    except (OSError, ValueError, StopIteration, RecursionError, csv.Error):
         pass  # the dry run reports what is wrong with the file
     return []
 

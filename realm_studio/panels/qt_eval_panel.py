@@ -39,10 +39,12 @@ BASE = ""  # the run combo's data for "Base model"
 
 
 def read_summary(folder: Path) -> dict:
+    """The evaluation's summary, empty when there is none or it is damaged."""
     try:
-        return json.loads((folder / EVAL_SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads((folder / EVAL_SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def read_ledger(folder: Path) -> list[dict]:
@@ -52,7 +54,7 @@ def read_ledger(folder: Path) -> list[dict]:
             for line in handle:
                 try:
                     row = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(row, dict):
                     rows.append(row)

@@ -10,7 +10,6 @@ followed again there (``sig_attach``).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
                                QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from engine.events import METRICS, STAGE_STARTED, read_events
+from engine.events import METRICS, STAGE_STARTED, iter_events, number
 from engine.runs import RunFolder, list_runs
 
 from ..engine_client import EngineClient
@@ -49,7 +48,7 @@ def flat_run_config(run: RunFolder) -> dict[str, object]:
     empty: comparing two configs must never fail on one of them)."""
     try:
         return flatten(run.config_table())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (OSError, ValueError):  # not TOML, not UTF-8, or a number past 4300 digits
         return {}
 
 
@@ -61,12 +60,13 @@ def config_diff(a: dict[str, object], b: dict[str, object]) -> list[tuple[str, o
 def metric_series(run: RunFolder, name: str) -> tuple[list[int], list[float]]:
     """(run steps, values) of one metric, counted like the Train panel's plots (``RunSteps``)."""
     steps, values, run_steps = [], [], RunSteps()
-    for event in read_events(run.events, {METRICS, STAGE_STARTED}):
+    for event in iter_events(run.events, {METRICS, STAGE_STARTED}):
         step = run_steps.run_step(event)
-        value = (event.get("metrics") or {}).get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        metrics = event.get("metrics")
+        value = number(metrics.get(name)) if isinstance(metrics, dict) else None
+        if value is not None:
             steps.append(step)
-            values.append(float(value))
+            values.append(value)
     return steps, values
 
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from engine.config import load_config
 from engine.errors import UserError
-from engine.events import ERROR
+from engine.events import ERROR, int_field, number
 from engine.runs import RunFolder, list_runs
 
 from ..engine_client import DetachedStart, EngineClient
@@ -273,9 +273,9 @@ class QtTrainPanel(QtPanel):
             self._last_error = f"{event.get('message', '')}{hint}"
 
     def _on_progress(self, event: dict) -> None:
-        total, step = int(event.get("total") or 0), int(event.get("step") or 0)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(min(step, max(total, 1)))
+        total, step = max(int_field(event, "total"), 1), max(int_field(event, "step"), 0)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(step, total))
         self.progress.setFormat(f"{event.get('stage', '')} %v / %m")
         self._last_progress = event
         self._show_eta()
@@ -286,9 +286,9 @@ class QtTrainPanel(QtPanel):
         if not is_live(self.state) or not event:
             self.eta_label.setText("")
             return
-        text = f"ETA {format_duration(event.get('eta_s'))}"
-        if event.get("throughput"):
-            text += f" · {float(event['throughput']):.3g} steps/s"
+        text = f"ETA {format_duration(number(event.get('eta_s')))}"
+        if number(event.get("throughput")):
+            text += f" · {number(event['throughput']):.3g} steps/s"
         self.eta_label.setText(text)
 
     def _on_state(self, state: str) -> None:

@@ -19,6 +19,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
+from engine.events import number
+
 from .qt_live_plot import QtLivePlot
 
 # (plot title, y axis label with its unit, rules): a rule is an exact name, or a prefix ending in "/".
@@ -87,7 +89,8 @@ class QtLiveMetrics(QWidget):
     def add_metrics(self, step: int, stage: str, metrics: dict) -> None:
         for name, value in metrics.items():
             title = group_of(name)
-            if title is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = number(value)
+            if title is not None and value is not None:
                 self.plots[title].append(series_name(stage, name), step, value)
 
     def mark_stage(self, stage: str, step: int) -> None:

@@ -2,7 +2,8 @@
 
 Appending a point only writes into a growing numpy buffer and marks the series dirty; the
 curves are redrawn on the widget's own timer (never once per event), with pyqtgraph's peak
-downsampling and clip-to-view so only what is visible is drawn.
+downsampling and clip-to-view so only what is visible is drawn. A buffer holds at most
+``MAX_POINTS`` points, so following a run for days keeps the window's memory bounded.
 
 For reading: the legend sits below the plot area (never over a curve) and a click on an entry
 hides or shows its curve; the axes are labelled with their units and the step axis has whole
@@ -27,23 +28,45 @@ REDRAW_MS = 200
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 SYMBOLS = (None, "t", "s", "d")  # point marks of the 2nd, 3rd… series (a one-point series shows a dot)
 MAX_MARKED_POINTS = 300  # longer series are told apart by their dash pattern alone (marks cost per point)
+MAX_POINTS = 2**17  # per series (2 MB): a 100,000-step history is kept whole, a longer one at half resolution
 
 
 class SeriesBuffer:
-    """x/y values in numpy arrays that double their capacity when full (amortised O(1) append)."""
+    """x/y values in numpy arrays that double their capacity when full (amortised O(1) append) up
+    to ``max_points``; past that the series is halved, each run of four points kept as its lowest
+    and its highest, so a plot's memory stays bounded however long the run and no spike is lost."""
 
-    def __init__(self, capacity: int = 1024):
-        self._x = np.empty(capacity)
-        self._y = np.empty(capacity)
+    def __init__(self, capacity: int = 1024, max_points: int = MAX_POINTS):
+        self._x = np.empty(min(capacity, max_points))
+        self._y = np.empty(min(capacity, max_points))
+        self.max_points = max_points
         self.size = 0
 
     def append(self, x: float, y: float) -> None:
         if self.size == len(self._x):
-            self._x = np.resize(self._x, 2 * self.size)
-            self._y = np.resize(self._y, 2 * self.size)
+            if self.size >= self.max_points:
+                self._halve()
+            else:
+                self._x = np.resize(self._x, min(2 * self.size, self.max_points))
+                self._y = np.resize(self._y, min(2 * self.size, self.max_points))
         self._x[self.size] = x
         self._y[self.size] = y
         self.size += 1
+
+    def _halve(self) -> None:
+        whole = self.size - self.size % 4
+        x, y = self._x[:whole].reshape(-1, 4), self._y[:whole].reshape(-1, 4)
+        low, high = y.argmin(axis=1), y.argmax(axis=1)
+        flat = low == high  # four equal values: keep the first and the last
+        first = np.where(flat, 0, np.minimum(low, high))
+        second = np.where(flat, 3, np.maximum(low, high))
+        rows = np.arange(len(x))
+        kept_x = np.stack([x[rows, first], x[rows, second]], axis=1).ravel()
+        kept_y = np.stack([y[rows, first], y[rows, second]], axis=1).ravel()
+        tail_x, tail_y = self._x[whole:self.size].copy(), self._y[whole:self.size].copy()
+        self.size = len(kept_x) + len(tail_x)
+        self._x[: self.size] = np.concatenate([kept_x, tail_x])
+        self._y[: self.size] = np.concatenate([kept_y, tail_y])
 
     def truncate_before(self, x: float) -> None:
         """Drop the points at ``x`` and after (x grows: a binary search finds the cut)."""

@@ -22,7 +22,7 @@ RANK_COLORS = {"best": QColor(46, 160, 67, 60), "worst": QColor(218, 54, 51, 60)
 
 def rewards_text(rewards: dict) -> str:
     parts = []
-    for name, value in (rewards or {}).items():
+    for name, value in (rewards.items() if isinstance(rewards, dict) else ()):
         parts.append(f"{name}={value:.3g}" if isinstance(value, (int, float)) else f"{name}={value}")
     return " ".join(parts)
 

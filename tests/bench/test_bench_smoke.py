@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from bench import cold_start, gui_ingest, memory, rl_overhead, routes_scale, verifier_speed
+from bench import cold_start, fuzz, gui_ingest, memory, rl_overhead, routes_scale, soak, verifier_speed
 from bench.common import Row
 from bench.run_all import BENCHMARKS, format_table, parse_args
 
@@ -56,6 +56,20 @@ def test_gui_ingest_draws_every_event_of_the_log():
     assert result["first_plot_s"] <= result["all_s"]
 
 
+def test_soak_follows_replays_and_checks_a_short_run():
+    result = soak.measure(steps=300)
+    assert result["events"] == result["replayed"] > 5 * 300 and result["status_mismatches"] == 0
+    assert result["final_state"] == "finished"
+    for gui in ("gui_live", "gui_reattach"):
+        assert result[gui]["last_step"] == 300 and positive(result[gui]["peak_rss_mb"])
+
+
+def test_fuzz_times_every_case_of_a_fuzz_test():
+    result = fuzz.measure(scale=0.1, paths=("tests/fuzz/test_fuzz_answers.py",))
+    assert result["returncode"] == 0 and len(result["tests"]) == 6
+    assert all(t["cases"] > 0 and t["failed"] == 0 and positive(t["slowest_s"]) for t in result["tests"].values())
+
+
 def test_routes_browser_loads_filters_and_selects(tmp_path):
     result = routes_scale.measure(tmp_path, n_routes=2000)
     assert result["problems"] == 2000 // routes_scale.ROUTES_PER_PROBLEM
@@ -96,7 +110,8 @@ def test_only_accepts_known_benchmarks_and_out_defaults_to_bench_results():
     assert parse_args([]).out is None
     with pytest.raises(SystemExit):
         parse_args(["--only", "nonsense"])
-    assert set(BENCHMARKS) == {"rl_overhead", "verifier", "gui_ingest", "routes_browser", "cold_start", "memory"}
+    assert set(BENCHMARKS) == {"rl_overhead", "verifier", "gui_ingest", "routes_browser", "cold_start", "memory", "soak",
+                               "fuzz"}
 
 
 class _FakeTrainer:

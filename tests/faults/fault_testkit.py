@@ -29,12 +29,27 @@ def engine(*args, check_rc: int | None = 0, preexec_fn=None) -> subprocess.Compl
     return proc
 
 
-def spawn_engine(*args, stdout_path: Path | None = None) -> subprocess.Popen:
+SLOWED = """
+import sys, time
+from engine.stages import context
+real = context.RunCallback.on_step_end
+def slowed(*args, **kwargs):
+    time.sleep(float(sys.argv[1]))
+    return real(*args, **kwargs)
+context.RunCallback.on_step_end = slowed
+from engine.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def spawn_engine(*args, stdout_path: Path | None = None, step_s: float | None = None) -> subprocess.Popen:
     """Start ``python -m engine ARGS`` in its own session (so its whole tree can be signalled);
-    its stdout goes to ``stdout_path`` when given, to be watched while it runs."""
+    its stdout goes to ``stdout_path`` when given, to be watched while it runs. ``step_s`` makes
+    every training step last that much longer, so a test can act while a run is surely live."""
     stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    head = ["-m", "engine"] if step_s is None else ["-c", SLOWED, str(step_s)]
     try:
-        return subprocess.Popen([sys.executable, "-m", "engine", *map(str, args)], env=ENV, cwd=REPO,
+        return subprocess.Popen([sys.executable, *head, *map(str, args)], env=ENV, cwd=REPO,
                                 stdout=stdout, stderr=subprocess.PIPE, start_new_session=True)
     finally:
         if stdout_path:

@@ -286,3 +286,30 @@ def test_routes_generated_from_a_file_show_counts_and_the_first_divergence(qtbot
     assert table.item(1, 1).background().color() == DIVERGENCE_COLOUR
     assert table.item(0, 0).text() == table.item(0, 1).text()
     assert "goes wrong at its step 2" in routes.diff.summary.text()
+
+
+@pytest.mark.slow
+def test_two_studios_on_one_project_share_its_run_and_refuse_a_second_of_its_name(qtbot, tiny_project, open_window):
+    """Two windows (two studios) open on one project: when both Start a run of one name, the
+    second is refused with the engine's one line where it clicked; it then follows the run the
+    first started, and its Stop stops that run for both."""
+    first, second = open_window(tiny_project), open_window(tiny_project)
+    panel = start_training(qtbot, first, "shared", max_steps=200)
+    wait_for_state(qtbot, panel, "running")
+    click(qtbot, second.workflow.buttons["train"])
+    other = second.panels["train"]
+    other.form.recipe.setCurrentText("realm-zero")
+    type_into(qtbot, other.form.run_edit, "shared")
+    click(qtbot, other.start_button)  # refused as typed (the run exists), else by the engine's lock
+    refusal = lambda: other.form.error_label.text() or other.refusal_label.text()  # noqa: E731
+    qtbot.waitUntil(lambda: bool(refusal()), timeout=RUN_TIMEOUT_MS)
+    assert "'shared'" in refusal() and "exists" in refusal()
+    assert len(engine_pids(tiny_project)) == 1 and other.run_name is None
+
+    assert second.open_project(tiny_project)  # re-read from disk: the run the other studio started
+    assert other.run_name == "shared"
+    wait_for_state(qtbot, other, "running")
+    click(qtbot, other.stop_button)
+    wait_for_state(qtbot, other, "paused")
+    wait_for_state(qtbot, panel, "paused")
+    qtbot.waitUntil(lambda: not engine_pids(tiny_project), timeout=30_000)

@@ -27,3 +27,41 @@ def test_run_finished_sets_the_state_before_the_next_status_poll(qtbot, project)
     assert watcher.poll() == 1
     assert states == ["running", "finished"] and watcher.state == "finished"
     assert lines[-1] == "run finished"  # still a line of the log pane too
+
+
+def test_a_rotated_log_replays_and_re_attaches_to_the_same_history(qtbot, project):
+    """A watcher following a run while its log rotates, and one attached afterwards (a window
+    reopened), see every metric point once, in order."""
+    run = RunFolder(project, "long")
+    writer = EventWriter(run.events, run.name, part_bytes=3000)
+    writer.emit("stage_started", stage="rl", total_steps=300)
+    following = RunWatcher(run)
+    seen = []
+    following.sig_metrics.connect(lambda step, _stage, metrics: seen.append((step, metrics["loss"])))
+    for step in range(1, 301):
+        writer.emit("metrics", stage="rl", step=step, metrics={"loss": 1 / step})
+        if step % 37 == 0:
+            following.poll()
+    while following.poll():
+        pass
+    expected = [(step, 1 / step) for step in range(1, 301)]
+    assert seen == expected and len(list(run.path.glob("events.*.jsonl.gz"))) > 10
+
+    reopened, replayed = RunWatcher(run), []
+    reopened.sig_metrics.connect(lambda step, _stage, metrics: replayed.append((step, metrics["loss"])))
+    while reopened.poll():
+        pass
+    assert replayed == expected
+
+
+def test_of_many_progress_events_read_at_once_only_the_newest_is_shown(qtbot, project):
+    """Re-attaching to a long run reads thousands of progress events in one poll: each would
+    repaint the progress bar (most of a replay's time), and only the newest says where the run is."""
+    run = RunFolder(project, "progress")
+    writer = EventWriter(run.events, run.name)
+    for step in range(1, 501):
+        writer.emit("progress", stage="rl", step=step, total=500)
+    watcher, shown = RunWatcher(run), []
+    watcher.sig_progress.connect(shown.append)
+    assert watcher.poll() == 500
+    assert [e["step"] for e in shown] == [500]

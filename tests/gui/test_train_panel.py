@@ -139,3 +139,21 @@ def test_a_series_of_one_point_is_drawn_as_a_dot_until_it_becomes_a_line(qtbot):
     plot.append("loss", 2, 0.4)
     plot.redraw()
     assert plot.curve_symbol("loss") is None
+
+
+def test_a_series_longer_than_its_cap_is_halved_keeping_its_spikes_and_its_last_point():
+    """A run of days: the plot's buffer stays bounded, x keeps growing, and the extremes (a loss
+    spike, the best reward) and the newest point are still drawn."""
+    import numpy as np
+
+    from realm_studio.widgets.qt_live_plot import SeriesBuffer
+
+    buffer = SeriesBuffer(max_points=4096)
+    for step in range(100_000):
+        buffer.append(step, 100.0 if step == 61_234 else -5.0 if step == 7 else np.sin(step / 50))
+    assert buffer.size <= 4096 and len(buffer._x) <= 4096
+    assert np.all(np.diff(buffer.x) > 0)
+    assert buffer.y.max() == 100.0 and buffer.y.min() == -5.0
+    assert buffer.x[0] < 100 and (buffer.x[-1], buffer.y[-1]) == (99_999, np.sin(99_999 / 50))
+    buffer.truncate_before(50_000.0)  # a resumed run replays from its checkpoint
+    assert buffer.x[-1] < 50_000
