@@ -14,6 +14,8 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -22,8 +24,8 @@ from . import __version__
 from .config import ANSWER_TYPES, EVAL_SPLITS, IMPORT_FORMATS, RECIPES
 from .errors import UserError
 from .textfmt import EVAL_HEADER, duration, eval_row, table
-from .events import (CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW, INIT_DONE, LOG,
-                     PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, WARNING)
+from .events import (CHAT_REPLY, CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW,
+                     INIT_DONE, LOG, PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
 
 
 class Reporter:
@@ -273,6 +275,108 @@ def cmd_runs(args, rep: Reporter) -> int:
     return 0
 
 
+def cmd_serve(args, rep: Reporter) -> int:
+    import signal
+
+    from .project import open_project
+    from .stages.serve import exit_with_parent, start_server
+
+    project, _ = open_project(args.dir)
+    server = start_server(project, args.model, host=args.host, port=args.port)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    if args.exit_with_parent:
+        exit_with_parent(server)
+    rep.event(SERVING, url=server.url, model=server.label, pid=os.getpid())
+    rep.info(f"serving {server.label} at {server.url} (OpenAI-compatible; Ctrl-C stops it)")
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        server.bench.close()
+    return 0
+
+
+def cmd_chat(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.serve import stream_reply
+
+    project, _ = open_project(args.dir)
+    server, url = _start_model_server(project, args.model, rep)
+    try:
+        texts = [args.prompt] if args.prompt else []
+        if args.problem:
+            texts = [_fetch_json(f"{url.removesuffix('/v1')}/realm/prompt?problem_id={args.problem}"
+                                 f"&routes={int(args.routes)}")["user_text"]]
+            if not rep.as_json:
+                print(texts[0] + "\n", flush=True)
+        interactive = not texts
+        while True:
+            if interactive:
+                try:
+                    line = input("> ")
+                except EOFError:
+                    break
+                if not line.strip():
+                    break
+                texts = [line]
+            if not texts:
+                break
+            reply, final = "", {}
+            for piece in stream_reply(url, texts.pop(0), temperature=args.temperature, max_tokens=args.max_tokens,
+                                      seed=args.seed, problem_id=args.problem):
+                if isinstance(piece, dict):
+                    final = piece
+                    continue
+                reply += piece
+                if not rep.as_json:
+                    print(piece, end="", flush=True)
+            verdict = (final.get("realm") or {}).get("verdict")
+            rep.event(CHAT_REPLY, model=final.get("model"), text=reply, verdict=verdict)
+            if not rep.as_json:
+                print()
+                if verdict:
+                    print(f"[{verdict['label']}: answer {verdict['extracted']!r}, gold {verdict['gold']!r}]", flush=True)
+            if not interactive:
+                break
+    finally:
+        server.terminate()
+        server.wait(30)
+    return 0
+
+
+def _start_model_server(project: Path, model: str, rep: Reporter):
+    """``realm-engine serve`` as a child process (ended with us); returns (process, its /v1 url)."""
+    from .events import parse_line
+
+    cmd = [sys.executable, "-m", "engine", "serve", str(project), "--model", model, "--port", "0", "--json",
+           "--exit-with-parent"]
+    rep.info(f"loading {model} …")
+    errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty loader never blocks on a full pipe
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        event = parse_line(line)
+        if event and event["type"] == SERVING:
+            return proc, event["url"]
+        if event and event["type"] == ERROR:
+            proc.wait(30)
+            raise UserError(event["message"])
+    proc.wait(30)
+    errors.seek(0)
+    last = (errors.read().strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+    raise UserError(f"the model server did not start: {last}")
+
+
+def _fetch_json(url: str) -> dict:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        raise UserError(json.loads(err.read()).get("error", {}).get("message", f"HTTP {err.code}")) from None
+
+
 def cmd_demo(args, rep: Reporter) -> int:
     from .demo.run import run_demo
 
@@ -362,6 +466,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = verb("runs", "list a project's runs and their state", cmd_runs)
     sp.add_argument("dir")
+
+    sp = verb("serve", "serve a model over an OpenAI-compatible HTTP API (the playground's backend)", cmd_serve)
+    sp.add_argument("dir")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000, help="0: any free port (printed when ready)")
+    sp.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
+
+    sp = verb("chat", "chat with a model in the terminal (a held-out problem, with or without its routes)", cmd_chat)
+    sp.add_argument("dir")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH")
+    sp.add_argument("--problem", help="ask this held-out problem (its student prompt) and show the verifier's verdict")
+    sp.add_argument("--routes", action="store_true", help="with --problem: show its candidate routes (the MRPV prompt)")
+    sp.add_argument("--prompt", help="ask this once and exit (default: read prompts from the terminal)")
+    sp.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    sp.add_argument("--max-tokens", type=int, default=256)
+    sp.add_argument("--seed", type=int)
 
     sp = verb("demo", "create the demo project, train, evaluate and print a before/after table", cmd_demo)
     sp.add_argument("--dir", help="where to create the demo project (default: ./realm-demo)")
