@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import ANSWER_TYPES, EVAL_SPLITS, IMPORT_FORMATS, RECIPES
+from .config import ANSWER_TYPES, EVAL_SPLITS, EXPORT_FORMATS, GGUF_QUANTS, IMPORT_FORMATS, RECIPES
 from .errors import UserError
 from .textfmt import EVAL_HEADER, duration, eval_row, table
 from .events import (CHAT_REPLY, CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW,
@@ -247,6 +247,8 @@ def cmd_export(args, rep: Reporter) -> int:
     from .stages.export import export_run
 
     project, _ = open_project(args.dir)
+    if args.format == "gguf":
+        return _export_gguf(project, args, rep)
     result = export_run(project, args.run, Path(args.out), adapter_only=args.adapter_only,
                         progress=lambda done, total, eta: rep.progress("export", done, total, eta))
     rep.event(EXPORT_DONE, **result)
@@ -254,6 +256,23 @@ def cmd_export(args, rep: Reporter) -> int:
         verdict = "verified" if result["verified"] else "VERIFICATION FAILED"
         print(f"exported {args.run} to {result['path']} ({verdict}: {result['rescore']['agree']}/"
               f"{result['rescore']['total']} re-scored answers agree)")
+    return 0 if result["verified"] else 1
+
+
+def _export_gguf(project: Path, args, rep: Reporter) -> int:
+    from .stages.gguf import export_gguf
+
+    if args.adapter_only:
+        raise UserError("--adapter-only: a GGUF file holds merged weights; leave out --adapter-only or --format gguf")
+    result = export_gguf(project, args.run, Path(args.out), quant=args.quant, verify_problems=args.verify_problems,
+                         progress=lambda done, total, eta: rep.progress("export", done, total, eta))
+    rep.event(EXPORT_DONE, **result)
+    if not rep.as_json:
+        a = result["agreement"]
+        verdict = "verified" if result["verified"] else "VERIFICATION FAILED"
+        print(f"exported {args.run} to {Path(result['path']) / result['file']} ({verdict}: on {a['total']} held-out "
+              f"problems {a['answers_agree']} final answers and {a['texts_agree']} whole replies agree with the "
+              f"safetensors model); Ollama: {Path(result['path']) / 'Modelfile'}")
     return 0 if result["verified"] else 1
 
 
@@ -463,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", required=True)
     sp.add_argument("--out", required=True)
     sp.add_argument("--adapter-only", action="store_true")
+    sp.add_argument("--format", default="safetensors", choices=EXPORT_FORMATS,
+                    help="gguf: one GGUF file for llama.cpp and an Ollama Modelfile")
+    sp.add_argument("--quant", default="q8_0", choices=GGUF_QUANTS, help="GGUF weights (with --format gguf)")
+    sp.add_argument("--verify-problems", type=int, default=4,
+                    help="held-out problems on which the GGUF's answers are compared with the safetensors model's")
 
     sp = verb("runs", "list a project's runs and their state", cmd_runs)
     sp.add_argument("dir")

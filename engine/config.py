@@ -46,6 +46,8 @@ RECIPE_STAGES = {  # recipe -> the stages it runs, in order (docs/METHOD.md §5)
 RECIPES = tuple(RECIPE_STAGES)
 STAGES = ("distill", "rl")  # every stage, in the order a chain applies them (`train --from RUN:STAGE`)
 EVAL_SPLITS = ("test", "train", "all")
+EXPORT_FORMATS = ("safetensors", "gguf")  # `export --format`
+GGUF_QUANTS = ("f16", "q8_0", "q4_k_m")  # `export --format gguf --quant`
 
 
 def _f(default, help: str, *, choices=None, lo=None, hi=None, lo_open=False):

@@ -98,6 +98,9 @@ class GGUFBackend:
             messages=[{"role": "user", "content": user_text}]).prompt
         return text[len(bos):] if bos and text.startswith(bos) else text  # llama.cpp adds the BOS itself
 
+    def close(self) -> None:
+        self.llm.close()
+
     def stream(self, prompt: str, *, max_tokens: int, temperature: float, seed: int | None):
         chunks = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=1.0,
                                             top_k=0, min_p=0.0, repeat_penalty=1.0, seed=seed, stream=True)
