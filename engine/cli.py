@@ -298,13 +298,14 @@ def cmd_serve(args, rep: Reporter) -> int:
     import signal
 
     from .project import open_project
-    from .stages.serve import exit_with_parent, start_server
+    from .stages.serve import start_server
 
     project, _ = open_project(args.dir)
     server = start_server(project, args.model, host=args.host, port=args.port)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    stop = lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
     if args.exit_with_parent:
-        exit_with_parent(server)
+        _exit_with_parent(stop)
     rep.event(SERVING, url=server.url, model=server.label, pid=os.getpid())
     rep.info(f"serving {server.label} at {server.url} (OpenAI-compatible; Ctrl-C stops it)")
     try:
@@ -313,6 +314,36 @@ def cmd_serve(args, rep: Reporter) -> int:
         server.server_close()
         server.bench.close()
     return 0
+
+
+def cmd_tensorboard(args, rep: Reporter) -> int:
+    from .project import open_project, run_folder, runs_dir
+    from .stages.trackers import launch_tensorboard, tensorboard_dir
+
+    project, _ = open_project(args.dir)
+    logdir = tensorboard_dir(run_folder(project, args.run)) if args.run else runs_dir(project)
+    stop = _stop_flag()
+    url = launch_tensorboard(logdir, args.port)
+    if args.exit_with_parent:
+        _exit_with_parent(lambda: stop.set())
+    rep.event(SERVING, url=url, model="tensorboard", pid=os.getpid())
+    rep.info(f"TensorBoard on {logdir} at {url} (Ctrl-C stops it)")
+    while not stop.wait(0.5):
+        pass
+    return 0
+
+
+def _exit_with_parent(stop) -> None:
+    """Call ``stop`` once the process that started us is gone (we are then re-parented), so a
+    GUI killed outright leaves no server behind."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def cmd_chat(args, rep: Reporter) -> int:
@@ -496,6 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000, help="0: any free port (printed when ready)")
+    sp.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
+
+    sp = verb("tensorboard", "show the runs' TensorBoard logs (train.report_to = tensorboard)", cmd_tensorboard)
+    sp.add_argument("dir")
+    sp.add_argument("--run", help="one run (default: every run of the project)")
+    sp.add_argument("--port", type=int, default=0, help="0: any free port (printed when ready)")
     sp.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
 
     sp = verb("chat", "chat with a model in the terminal (a held-out problem, with or without its routes)", cmd_chat)

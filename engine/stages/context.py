@@ -29,6 +29,7 @@ class RunContext:
     recipe: str
     events: EventWriter
     stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
+    tracker: object | None = field(default=None)  # trackers.Tracker: a copy of every metric (train.report_to)
 
     def final_dir(self, stage: str) -> Path:
         return self.run.final_dir(stage)
@@ -118,6 +119,8 @@ class RunCallback(TrainerCallback):
         if tokens is not None:
             self.last_tokens, self.last_time = tokens, now
         self.ctx.events.emit(METRICS, stage=self.stage, step=state.global_step, metrics=metrics)
+        if self.ctx.tracker is not None:
+            self.ctx.tracker.log(self.stage, state.global_step, metrics)
 
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"

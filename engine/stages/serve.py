@@ -326,18 +326,6 @@ def start_server(project: Path, spec: str, *, host: str = "127.0.0.1", port: int
     return ModelServer((host, port), backend, label, ProblemBench(Path(project), cfg))
 
 
-def exit_with_parent(server: ModelServer) -> None:
-    """Shut the server down once the process that started it is gone (it is then re-parented)."""
-    parent = os.getppid()
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        server.shutdown()
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 # ----------------------------------------------------------------------------- client
 
 
