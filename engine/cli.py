@@ -23,9 +23,9 @@ from pathlib import Path
 from . import __version__
 from .config import ANSWER_TYPES, EVAL_SPLITS, EXPORT_FORMATS, GGUF_QUANTS, IMPORT_FORMATS, RECIPES
 from .errors import UserError
-from .textfmt import EVAL_HEADER, duration, eval_row, table
+from .textfmt import EVAL_HEADER, REWARD_HEADER, duration, eval_row, reward_rows, table
 from .events import (CHAT_REPLY, CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW,
-                     INIT_DONE, LOG, PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
+                     INIT_DONE, LOG, PROGRESS, REWARDS_DONE, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
 
 
 class Reporter:
@@ -276,6 +276,25 @@ def _export_gguf(project: Path, args, rep: Reporter) -> int:
     return 0 if result["verified"] else 1
 
 
+def cmd_rewards(args, rep: Reporter) -> int:
+    from .project import open_project, reward_bench_path
+    from .stages.reward_bench import bench_rewards
+
+    project, _ = open_project(args.dir)
+    result = bench_rewards(project, samples=args.samples, model=args.model, max_routes=args.max_routes,
+                           progress=lambda done, total, eta: rep.progress("rewards", done, total, eta))
+    rep.event(REWARDS_DONE, **result)
+    for warning in result["warnings"]:
+        rep.event(WARNING, message=warning)
+    if not rep.as_json:
+        rep.end_bar()
+        print(table(reward_rows(result), REWARD_HEADER))
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+        print(f"(written to {reward_bench_path(project)})")
+    return 0
+
+
 def cmd_runs(args, rep: Reporter) -> int:
     from .project import open_project
     from .runs import list_runs
@@ -518,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quant", default="q8_0", choices=GGUF_QUANTS, help="GGUF weights (with --format gguf)")
     sp.add_argument("--verify-problems", type=int, default=4,
                     help="held-out problems on which the GGUF's answers are compared with the safetensors model's")
+
+    sp = verb("rewards", "test the reward functions on the stored routes (and fresh samples) before training", cmd_rewards)
+    sp.add_argument("dir")
+    sp.add_argument("--samples", type=int, default=0, help="also score N fresh completions of --model")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH (with --samples)")
+    sp.add_argument("--max-routes", type=int, default=2000, help="score at most this many stored routes (a seeded sample)")
 
     sp = verb("runs", "list a project's runs and their state", cmd_runs)
     sp.add_argument("dir")

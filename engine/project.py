@@ -25,6 +25,7 @@ PROBLEMS_FILE = Path("data") / "problems.parquet"
 REJECTS_FILE = Path("data") / "rejects.jsonl"  # rows refused by an import with --skip-bad
 ROUTES_FILE = Path("routes") / "routes.parquet"
 PARTIAL_ROUTES_FILE = Path("routes") / "partial.jsonl"  # the route sampler's crash-safe journal
+REWARD_BENCH_FILE = Path("routes") / "reward_bench.json"  # `realm-engine rewards`: the last reward bench
 BASE_EVAL_DIR = Path("eval") / "base"
 EVAL_SUMMARY = "summary.json"  # in an eval folder (the base's, or a run's ``eval_dir``)
 EVAL_LEDGER = "ledger.jsonl"  # one line per held-out problem, in the same folder
@@ -89,6 +90,7 @@ def _path_in_project(relative: str | Path, name: str, doc: str):
 problems_path = _path_in_project(PROBLEMS_FILE, "problems_path", "The canonical problem table.")
 rejects_path = _path_in_project(REJECTS_FILE, "rejects_path", "Rows the last import refused (--skip-bad).")
 routes_path = _path_in_project(ROUTES_FILE, "routes_path", "The route table.")
+reward_bench_path = _path_in_project(REWARD_BENCH_FILE, "reward_bench_path", "The last reward bench's table.")
 partial_routes_path = _path_in_project(PARTIAL_ROUTES_FILE, "partial_routes_path", "The route sampler's journal.")
 runs_dir = _path_in_project(RUNS_DIR, "runs_dir", "The folder of every run.")
 base_eval_dir = _path_in_project(BASE_EVAL_DIR, "base_eval_dir", "The base model's evaluation.")

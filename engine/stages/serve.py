@@ -66,6 +66,13 @@ class HFBackend:
 
         return render_prompt(self.tokenizer, user_text, self.prompt_format)
 
+    def sample(self, user_texts: list[str], k: int, *, max_tokens: int, temperature: float, seed: int) -> list[list[str]]:
+        """``k`` completions per user text, batched, running to EOS or ``max_tokens`` as GRPO rollouts do."""
+        from ..hf.generation import generate_texts
+
+        return generate_texts(self.model, self.tokenizer, [self.render(u) for u in user_texts], max_new_tokens=max_tokens,
+                              temperature=temperature, num_return_sequences=k, seed=seed, stop_at_answer=False)
+
     def stream(self, prompt: str, *, max_tokens: int, temperature: float, seed: int | None):
         from ..hf.generation import stream_text
 
@@ -100,6 +107,12 @@ class GGUFBackend:
 
     def close(self) -> None:
         self.llm.close()
+
+    def sample(self, user_texts: list[str], k: int, *, max_tokens: int, temperature: float, seed: int) -> list[list[str]]:
+        """``k`` completions per user text (llama.cpp serves one at a time), to EOS or ``max_tokens``."""
+        return [[self.llm.create_completion(self.render(u), max_tokens=max_tokens, temperature=temperature, top_p=1.0,
+                                            top_k=0, min_p=0.0, repeat_penalty=1.0, seed=seed + i)["choices"][0]["text"]
+                 for i in range(k)] for u in user_texts]
 
     def stream(self, prompt: str, *, max_tokens: int, temperature: float, seed: int | None):
         chunks = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=1.0,
