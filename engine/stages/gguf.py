@@ -132,20 +132,37 @@ def quantize(source: Path, target: Path, quant: str) -> None:
 def compare_answers(model, tokenizer, cfg: Config, gguf_path: Path, problems) -> dict:
     """Greedy replies of the transformers model and of the GGUF file (in llama.cpp) to the same
     student prompts: how many final answers (as the verifier reads them) and whole texts agree."""
+    return agreement(cfg, problems, reference_replies(model, tokenizer, cfg, problems), gguf_replies(gguf_path, cfg, problems))
+
+
+def reference_replies(model, tokenizer, cfg: Config, problems) -> list[str]:
+    """The transformers model's greedy replies to the problems' student prompts (as evaluation asks them)."""
     from ..hf.generation import generate_texts
     from ..hf.models import render_prompt
-    from ..method.verifiers import verify_problem
+
+    prompts = [render_prompt(tokenizer, student_user_text(p.question, p.choices), cfg.model.prompt_format)
+               for p in problems]
+    return [o[0] for o in generate_texts(model, tokenizer, prompts, max_new_tokens=cfg.eval.max_new_tokens)]
+
+
+def gguf_replies(gguf_path: Path, cfg: Config, problems) -> list[str]:
+    """The GGUF file's greedy replies in llama.cpp, its prompt rendered from its own metadata."""
     from .serve import GGUFBackend
 
-    users = [student_user_text(p.question, p.choices) for p in problems]
-    tokens = cfg.eval.max_new_tokens
-    hf = [o[0] for o in generate_texts(model, tokenizer, [render_prompt(tokenizer, u, cfg.model.prompt_format)
-                                                           for u in users], max_new_tokens=tokens)]
     backend = GGUFBackend(gguf_path, cfg.model.prompt_format)
-    gguf = ["".join(backend.stream(backend.render(u), max_tokens=tokens, temperature=0.0, seed=0)) for u in users]
-    backend.close()
+    try:
+        return ["".join(backend.stream(backend.render(student_user_text(p.question, p.choices)),
+                                       max_tokens=cfg.eval.max_new_tokens, temperature=0.0, seed=0)) for p in problems]
+    finally:
+        backend.close()
+
+
+def agreement(cfg: Config, problems, reference: list[str], replies: list[str]) -> dict:
+    """Per problem, whether the final answers (as the verifier reads them) and the whole replies agree."""
+    from ..method.verifiers import verify_problem
+
     rows = []
-    for p, a, b in zip(problems, hf, gguf):
+    for p, a, b in zip(problems, reference, replies):
         va, vb = verify_problem(a, p, cfg.data), verify_problem(b, p, cfg.data)
         rows.append({"problem_id": p.id, "answer_safetensors": va.extracted, "answer_gguf": vb.extracted,
                      "correct_safetensors": va.correct, "correct_gguf": vb.correct,
