@@ -25,7 +25,7 @@ from .config import ANSWER_TYPES, EVAL_SPLITS, EXPORT_FORMATS, GGUF_QUANTS, IMPO
 from .errors import UserError
 from .textfmt import EVAL_HEADER, REWARD_HEADER, duration, eval_row, reward_rows, table
 from .events import (CHAT_REPLY, CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW,
-                     INIT_DONE, LOG, PROGRESS, REWARDS_DONE, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
+                     INIT_DONE, LOG, PREFLIGHT_DONE, PROGRESS, REWARDS_DONE, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
 
 
 class Reporter:
@@ -295,6 +295,29 @@ def cmd_rewards(args, rep: Reporter) -> int:
     return 0
 
 
+def cmd_preflight(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.preflight import preflight
+
+    project, _ = open_project(args.dir)
+    overrides = [*(args.set or []), *([f"rl.max_steps={args.max_steps}"] if args.max_steps else [])]
+    result = preflight(project, args.recipe, overrides,
+                       progress=lambda done, total, eta: rep.progress("preflight", done, total, eta))
+    rep.event(PREFLIGHT_DONE, **result)
+    if not rep.as_json:
+        rep.end_bar()
+        rows = [[r["stage"], "-" if r["seconds_per_step"] is None else f"{r['seconds_per_step']:.1f}", r["steps"],
+                 "-" if r["seconds_per_step"] is None else duration(r["seconds_per_step"] * r["steps"]),
+                 f"{r['peak_gib']:.2f} of {result['device_memory_gib']:.1f}", "yes" if r["fits"] else "NO"]
+                for r in result["stages"]]
+        print(table(rows, ["stage", "s/step (worst case)", "steps", "stage time", f"peak GiB ({result['device']})", "fits"]))
+        print(f"ETA for the whole run: {duration(result['eta_s'])} (at most)" if result["eta_s"] is not None
+              else "will not fit as set:")
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+    return 0 if not result["warnings"] else 1
+
+
 def cmd_runs(args, rep: Reporter) -> int:
     from .project import open_project
     from .runs import list_runs
@@ -537,6 +560,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quant", default="q8_0", choices=GGUF_QUANTS, help="GGUF weights (with --format gguf)")
     sp.add_argument("--verify-problems", type=int, default=4,
                     help="held-out problems on which the GGUF's answers are compared with the safetensors model's")
+
+    sp = verb("preflight", "one dry step per stage at its worst case: seconds per step, peak memory, ETA", cmd_preflight)
+    sp.add_argument("dir")
+    sp.add_argument("--recipe", required=True, choices=RECIPES)
+    sp.add_argument("--max-steps", type=int, help="RL steps (as train's --max-steps)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="the settings the run will use, as train's --set")
 
     sp = verb("rewards", "test the reward functions on the stored routes (and fresh samples) before training", cmd_rewards)
     sp.add_argument("dir")
