@@ -24,6 +24,8 @@ from .panels.qt_data_panel import QtDataPanel
 from .panels.qt_eval_panel import QtEvalPanel
 from .panels.qt_export_panel import QtExportPanel
 from .panels.qt_fade_panel import QtFadePanel
+from .panels.qt_playground_panel import QtPlaygroundPanel
+from .panels.qt_rewards_panel import QtRewardsPanel
 from .panels.qt_routes_panel import QtRoutesPanel
 from .panels.qt_runs_panel import QtRunsPanel
 from .panels.qt_train_panel import QtTrainPanel
@@ -37,6 +39,8 @@ STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
     ("evaluate", QtEvalPanel, "Evaluate"),
     ("export", QtExportPanel, "Export"),
     ("runs", QtRunsPanel, "Runs"),
+    ("rewards", QtRewardsPanel, "Rewards"),  # side pages: the reward bench, and trying the models
+    ("playground", QtPlaygroundPanel, "Playground"),
 )
 WORKFLOW_LENGTH = 6
 MAX_RECENT = 8
