@@ -29,6 +29,7 @@ from .panels.qt_rewards_panel import QtRewardsPanel
 from .panels.qt_routes_panel import QtRoutesPanel
 from .panels.qt_runs_panel import QtRunsPanel
 from .panels.qt_train_panel import QtTrainPanel
+from .qt_run_notifier import QtRunNotifier
 
 # (key, panel class, label); the first six form the workflow.
 STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
@@ -115,6 +116,8 @@ class QtMainWindow(QMainWindow):
         self.statusBar().addWidget(self.project_label, 1)
         self.statusBar().addPermanentWidget(self.engine_label)
         self.engine.sig_state.connect(lambda state: self.engine_label.setText(f"engine: {state}"))
+        self.notifier = QtRunNotifier(self)  # issue 14: a desktop notification when a run ends
+        self.notifier.sig_notified.connect(lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 60000))
         self._build_menus()
         self._restore()
 
@@ -178,6 +181,7 @@ class QtMainWindow(QMainWindow):
         self.project_label.setText(str(project_dir))
         for panel in self.panels.values():
             panel.set_project(project_dir)
+        self.notifier.set_project(project_dir)
         recent = [str(project_dir)] + [p for p in self.recent_projects() if p != str(project_dir)]
         self.settings.setValue("recent_projects", recent[:MAX_RECENT])
         self._fill_recent_menu()
@@ -247,5 +251,6 @@ class QtMainWindow(QMainWindow):
         self.settings.sync()
         for panel in self.panels.values():
             panel.shutdown()
+        self.notifier.stop()
         self.engine.terminate_all()
         super().closeEvent(event)

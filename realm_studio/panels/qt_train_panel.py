@@ -25,6 +25,8 @@ from engine.runs import LIVE_STATES, RunFolder, list_runs
 from ..engine_client import DetachedStart, EngineClient, command_line
 from ..run_watcher import RunWatcher
 from ..widgets.qt_live_metrics import QtLiveMetrics
+from ..widgets.qt_preflight import QtPreflight
+from ..widgets.qt_tracker_choice import QtTrackerChoice
 from ..widgets.qt_sample_table import QtSampleTable
 from . import QtPanel
 
@@ -96,6 +98,13 @@ class QtTrainPanel(QtPanel):
             edit.setToolTip(helps.get(key, ""))
             edit.textChanged.connect(self._on_settings_edited)
             form.addRow(key, edit)
+        # issue 14: the experiment tracker of the run, and the pre-flight check before Start
+        self.tracker = QtTrackerChoice(self.engine)
+        self.tracker.combo.currentTextChanged.connect(self._on_settings_edited)
+        form.addRow("Tracker", self.tracker)
+        self.preflight = QtPreflight(self.engine, lambda: None if self.project_dir is None else [
+            "preflight", str(self.project_dir), "--recipe", self.recipe.currentText(),
+            *(arg for override in self.overrides() for arg in ("--set", override))])
         self.recipe.currentTextChanged.connect(self._on_settings_edited)
         self.run_edit.textChanged.connect(self._on_settings_edited)
         self.error_label = QLabel(wordWrap=True, styleSheet="color: #d1242f")
@@ -114,6 +123,7 @@ class QtTrainPanel(QtPanel):
         settings_layout = QVBoxLayout(settings)
         settings_layout.addLayout(form)
         settings_layout.addWidget(self.error_label)
+        settings_layout.addWidget(self.preflight)  # issue 14
         settings_layout.addWidget(QLabel("Command:"))
         settings_layout.addWidget(self.command_label)
         settings_layout.addLayout(buttons)
@@ -163,6 +173,7 @@ class QtTrainPanel(QtPanel):
             edit.blockSignals(True)
             edit.setText("" if self.config is None else str(config_value(self.config, key)))
             edit.blockSignals(False)
+        self.tracker.set_project(self.project_dir, self.config)  # issue 14
         self._on_settings_edited()
         if same and self.watcher is not None:
             return
@@ -184,7 +195,7 @@ class QtTrainPanel(QtPanel):
             current = config_value(self.config, key)
             if edit.text().strip() != str(current):
                 out.append(override_literal(key, edit.text().strip(), current))
-        return out
+        return out + self.tracker.overrides(self.config)  # issue 14
 
     def validate(self, overrides: list[str]) -> Config | None:
         """The run's config, or None with the one-line reason shown under the form."""
@@ -299,6 +310,8 @@ class QtTrainPanel(QtPanel):
         if self.watcher is not None:
             self.watcher.stop()
         self.metrics.redraw()
+        self.tracker.shutdown()  # issue 14
+        self.preflight.shutdown()
 
     def _on_progress(self, event: dict) -> None:
         total, step = int(event.get("total") or 0), int(event.get("step") or 0)
