@@ -28,7 +28,7 @@ from ..errors import UserError
 from ..method.prompts import student_user_text
 from ..project import problems_path
 from ..runs import finished_run
-from .export import VERIFY_PROBLEMS, _digest, _normal_permissions, _partial_folder, model_card
+from .export import VERIFY_PROBLEMS, _digest, _partial_folder, model_card, publish
 
 EXACT_QUANTS = ("f16", "q8_0")  # must answer as the safetensors model does; q4_k_m may not
 PROMPT_SLOT = "\x00PROMPT\x00"  # rendered through the model's prompt format, then replaced by Ollama's {{ .Prompt }}
@@ -70,10 +70,7 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
         (tmp / "Modelfile").write_text(modelfile(name, template, cfg), encoding="utf-8")
         card = model_card(run, recipe, cfg, _digest(problems_path(project)))
         (tmp / "README.md").write_text(card + gguf_card(name, quant), encoding="utf-8")
-        _normal_permissions(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        publish(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     step(4)

@@ -38,8 +38,8 @@ class QtRewardsPanel(QtPanel):
 
     def __init__(self, engine: EngineClient, parent: QWidget | None = None):
         super().__init__(engine, parent)
-        self.job: EngineJob | None = None
-        self.result: dict | None = None
+        self.job: EngineJob | None = None  # the bench running in the engine
+        self.result: dict | None = None  # the table shown (reward_bench.json)
         self.samples = QSpinBox(minimum=0, maximum=1024, value=0, toolTip="also score N fresh completions of the model")
         self.model = QComboBox()
         self.run_button = QPushButton("Run the reward bench", clicked=self.run_bench)
@@ -50,17 +50,12 @@ class QtRewardsPanel(QtPanel):
         self.table.setMaximumHeight(160)
         self.plots = pg.GraphicsLayoutWidget()
         row = QHBoxLayout()
-        row.addWidget(QLabel("fresh samples"))
-        row.addWidget(self.samples)
-        row.addWidget(QLabel("of"))
-        row.addWidget(self.model, 1)
-        row.addWidget(self.run_button)
+        for widget in (QLabel("fresh samples"), self.samples, QLabel("of"), self.model, self.run_button):
+            row.addWidget(widget, 1 if widget is self.model else 0)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self.command)
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.table)
-        layout.addWidget(self.plots, 1)
+        for widget in (self.command, self.warnings, self.table, self.plots):
+            layout.addWidget(widget, 1 if widget is self.plots else 0)
         self.samples.valueChanged.connect(self._show_command)
         self.model.currentTextChanged.connect(self._show_command)
 

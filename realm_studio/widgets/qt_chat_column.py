@@ -53,11 +53,8 @@ class QtChatColumn(QWidget):
         head.addWidget(self.model, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
-        layout.addWidget(self.routes)
-        layout.addWidget(self.state)
-        layout.addWidget(self.prompt_note)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.verdict)
+        for widget in (self.routes, self.state, self.prompt_note, self.view, self.verdict):
+            layout.addWidget(widget, 1 if widget is self.view else 0)
         self.model.activated.connect(lambda _i: self.load(self.model.currentText()))
 
     # -- models and their server ----------------------------------------------------------
