@@ -133,6 +133,7 @@ class QtChatColumn(QWidget):
         if "user_text" not in body:
             return self._done((body.get("error") or {}).get("message", "no prompt"))
         self.prompt_note.setText(f"prompt: the question with {body['routes_shown']} candidate routes (MRPV)")
+        self.prompt_note.setToolTip(body["user_text"])  # the whole prompt, routes included
         self._post(body["user_text"], problem_id, params)
 
     def _post(self, user_text: str, problem_id: str | None, params: dict) -> None:

@@ -58,3 +58,17 @@ def test_a_run_that_ends_is_announced_once_with_its_headline_metric(qtbot, proje
     qtbot.wait(200)
     notifier.stop()
     assert seen == [("Run r1 finished", "reward 0.625 at rl step 3")]  # once, not at every poll
+
+
+def test_the_export_dialog_offers_gguf_with_its_quantization_and_reads_its_agreement(qtbot, engine_client, project):
+    from realm_studio.panels.qt_export_dialog import QtExportDialog, verification_text
+
+    dialog = QtExportDialog(engine_client, project, "r1")
+    qtbot.addWidget(dialog)
+    dialog.gguf.setChecked(True)
+    dialog.quant.setCurrentText("q4_k_m")
+    assert dialog.args()[-4:] == ["--format", "gguf", "--quant", "q4_k_m"]
+    assert "--format gguf --quant q4_k_m" in dialog.command_label.text()
+    event = {"verified": True, "path": "/x", "file": "r1-q4_k_m.gguf",
+             "agreement": {"answers_agree": 57, "texts_agree": 40, "total": 60}}
+    assert verification_text(event) == "Verified: /x (r1-q4_k_m.gguf: 57/60 held-out answers as the safetensors model's in llama.cpp)"
