@@ -42,7 +42,8 @@ def test_tensorboard_event_files_hold_every_logged_metric_and_the_evaluation(pro
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    assert train(project, "realm-r1", "tb", overrides=["train.report_to=tensorboard", "rl.max_steps=2"]) == "finished"
+    assert train(project, "realm-r1", "tb", overrides=["train.report_to=tensorboard", "rl.max_steps=2",
+                                                       "eval.every_steps=1", "eval.curve_problems=2"]) == "finished"
     evaluate(project, "tb")
     run = RunFolder(project, "tb")
     reader = EventAccumulator(str(tensorboard_dir(run)))
@@ -54,6 +55,7 @@ def test_tensorboard_event_files_hold_every_logged_metric_and_the_evaluation(pro
             assert [(e.step, pytest.approx(e.value, rel=1e-5, abs=1e-6)) for e in reader.Scalars(name)][-len(points):] \
                 == [(s, pytest.approx(v, rel=1e-5, abs=1e-6)) for s, v in points]
     assert {"rl/fade/p", "rl/fade/hinted_fraction", "rl/reward", "distill/loss"} <= tags  # ours and TRL's
+    assert "rl/eval/accuracy_without_routes" in tags  # the held-out learning curve during training
     assert "eval/accuracy_without_routes" in tags and "eval/autonomy_gap" in tags
     # `realm-engine tensorboard` serves them (the GUI's "Open in TensorBoard"), and ends on SIGTERM
     proc = subprocess.Popen([sys.executable, "-m", "engine", "tensorboard", str(project), "--run", "tb", "--json"],
