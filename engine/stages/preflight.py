@@ -26,6 +26,7 @@ from ..config import RECIPE_STAGES, apply_overrides, load_config
 from ..errors import UserError
 from ..events import PROGRESS, STAGE_STARTED, EventWriter, read_events
 from ..method.recipes import apply_recipe
+from ..routes.budgets import data_budgets
 from ..runs import RunFolder
 
 FULL = 0.9  # a peak above this share of the device's memory is "will not fit" (fragmentation, other processes)
@@ -39,6 +40,7 @@ def preflight(project: Path, recipe: str, overrides: list[str], progress=None) -
 
     project = Path(project)
     cfg = apply_recipe(apply_overrides(load_config(project), overrides), recipe)
+    cfg, _ = data_budgets(project, cfg)  # budgets of 0 become what `train` would freeze
     stages = RECIPE_STAGES[recipe]
     scratch = Path(tempfile.mkdtemp(prefix="realm-preflight-"))
     results, device = [], None
@@ -90,6 +92,7 @@ def _dry_step(ctx, stage: str, before: tuple[str, ...], device: str, steps: int)
     seconds = _step_seconds(ctx.run) if error is None else None
     fits = error is None and peak <= FULL * total
     return {"stage": stage, "seconds_per_step": seconds, "steps": steps, "peak_gib": round(peak / 2**30, 2),
+            "completion_tokens": ctx.cfg.rl.max_completion_length if stage == "rl" else None,
             "fits": fits, "warning": None if fits else _advice(ctx.cfg, stage, peak, total, error)}
 
 

@@ -84,8 +84,10 @@ def _route_rows(project: Path, problems: dict, cfg: Config, limit: int) -> list[
 
 def _sample_rows(project: Path, problems: dict, cfg: Config, n: int, model: str) -> list[dict]:
     """``n`` completions of training problems at the RL settings, labelled by the verifier."""
+    from ..routes.budgets import data_budgets
     from .serve import open_model
 
+    cfg, _ = data_budgets(project, cfg)  # rl.max_completion_length = 0: what `train` would freeze
     train = sorted((p for p in problems.values() if p.split == "train"), key=lambda p: p.id)
     random.Random(cfg.project.seed).shuffle(train)
     k = max(1, min(cfg.rl.num_generations, n))

@@ -29,6 +29,7 @@ def test_each_stage_takes_one_worst_case_step_and_the_eta_adds_them_up(project):
     assert all(s["seconds_per_step"] > 0 and s["peak_gib"] > 0 and s["fits"] for s in result["stages"])
     assert result["eta_s"] == pytest.approx(2 * distill["seconds_per_step"] + 7 * rl["seconds_per_step"], abs=0.2)
     assert result["device"] == "cpu" and result["warnings"] == []
+    assert rl["completion_tokens"] > 0  # rl.max_completion_length = 0 is set from the routes, as `train` sets it
     assert not (project / "runs").exists() or not any((project / "runs").iterdir())  # scratch only, gone
 
 
@@ -43,6 +44,7 @@ def test_the_cli_prints_the_estimate_as_an_event(project):
 
 def test_what_will_not_fit_is_one_line_naming_the_settings_to_change():
     cfg = Config()
+    cfg.rl.max_completion_length = 256
     line = _advice(cfg, "rl", 30 * 2**30, 24 * 2**30, None)
     assert line == ("rl: one step needs 30.0 GiB of 24.0 GiB: lower rl.prompts_per_step (2) or rl.num_generations (8), "
                     "or shorten rl.max_completion_length (256), or set model.gradient_checkpointing = true")

@@ -115,3 +115,21 @@ def test_chat_in_a_terminal_asks_a_problem_with_routes_and_prints_the_verdict(pr
                          capture_output=True, text=True, env=ENV, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == \
         "error: run 'nope': no such run in " + str(project / "runs")
+
+
+def test_a_run_is_served_from_its_final_result_or_while_it_trains_from_its_newest_checkpoint(project):
+    from engine.launch import train
+    from engine.runs import COMPLETE, RunFolder, latest_weights
+
+    assert train(project, "rft", "tried", overrides=[]) == "finished"
+    assert latest_weights(project, "tried")[0] == "final"
+    (RunFolder(project, "tried").final_dir("distill") / COMPLETE).unlink()  # as if it were still training
+    label, _, chain = latest_weights(project, "tried")
+    assert label == "distill/checkpoint-2" and chain[-1].name == "checkpoint-2"
+    proc, ready = start_serve(project, "--model", "run:tried")
+    try:
+        assert ready["model"] == "run:tried (distill/checkpoint-2)"
+        assert "".join(list(stream_reply(ready["url"], "What is 1 + 2?", max_tokens=4))[:-1]) is not None
+    finally:
+        proc.terminate()
+        proc.wait(30)
