@@ -102,6 +102,7 @@ class QtRewardsPanel(QtPanel):
             self.warnings.setText("No reward bench yet: run it before training.")
             self.sig_status.emit("")
             return
+        self.warnings.setStyleSheet("color: #d1242f" if result["warnings"] else "color: #1a7f37")
         self.warnings.setText("\n".join(f"⚠ {w}" for w in result["warnings"]) or
                               f"Every reward separates what it should ({result['routes']} routes, "
                               f"{result['samples']} samples).")
