@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-QUANTS = ("f16", "q8_0", "q4_k_m")
+QUANTS = ("q4_k_m", "q8_0", "f16")  # f16 last: without native CPU flags (PITFALLS) llama.cpp's f16 kernels are the slowest
 
 
 def main() -> None:
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("project")
     parser.add_argument("run")
     parser.add_argument("--problems", type=int, default=0, help="0: every held-out problem")
+    parser.add_argument("--threads", type=int, help="llama.cpp threads (default: every core; 1 on a busy machine)")
     args = parser.parse_args()
     project = Path(args.project)
     _, _, cfg, chain = finished_run(project, args.run, "export")
@@ -55,13 +56,14 @@ def main() -> None:
             path = Path(tmp) / f"model-{quant}.gguf"
             convert(hf_dir, path, quant)
             t0 = time.time()
-            result = agreement(cfg, problems, reference, gguf_replies(path, cfg, problems))
+            result = agreement(cfg, problems, reference, gguf_replies(path, cfg, problems, args.threads))
             seconds = time.time() - t0
             n = result["total"]
             rows.append((quant, path.stat().st_size / 2**20, result["answers_agree"], result["texts_agree"], n,
                          sum(r["correct_gguf"] for r in result["problems"]),
                          sum(r["correct_safetensors"] for r in result["problems"]), seconds))
-            print(f"{quant}: {result['answers_agree']}/{n} answers agree", flush=True)
+            print(f"| {quant} | {rows[-1][1]:.0f} | {result['answers_agree']}/{n} | {result['texts_agree']}/{n} | "
+                  f"{rows[-1][5]}/{n} | {rows[-1][6]}/{n} | {seconds:.0f} s |", flush=True)
     print(f"\n{len(problems)} held-out problems, greedy, eval.max_new_tokens = {cfg.eval.max_new_tokens}\n")
     print("| GGUF | size (MiB) | same final answer | same whole reply | accuracy GGUF | accuracy safetensors | llama.cpp time |")
     print("|---|---|---|---|---|---|---|")

@@ -142,11 +142,12 @@ def reference_replies(model, tokenizer, cfg: Config, problems) -> list[str]:
     return [o[0] for o in generate_texts(model, tokenizer, prompts, max_new_tokens=cfg.eval.max_new_tokens)]
 
 
-def gguf_replies(gguf_path: Path, cfg: Config, problems) -> list[str]:
-    """The GGUF file's greedy replies in llama.cpp, its prompt rendered from its own metadata."""
+def gguf_replies(gguf_path: Path, cfg: Config, problems, threads: int | None = None) -> list[str]:
+    """The GGUF file's greedy replies in llama.cpp, its prompt rendered from its own metadata
+    (``threads``: llama.cpp's, every core by default; fewer on a machine busy with other work)."""
     from .serve import GGUFBackend
 
-    backend = GGUFBackend(gguf_path, cfg.model.prompt_format)
+    backend = GGUFBackend(gguf_path, cfg.model.prompt_format, threads)
     try:
         return ["".join(backend.stream(backend.render(student_user_text(p.question, p.choices)),
                                        max_tokens=cfg.eval.max_new_tokens, temperature=0.0, seed=0)) for p in problems]

@@ -84,13 +84,13 @@ class GGUFBackend:
     """A GGUF file on llama.cpp. Sampling is set to match transformers': llama-cpp-python's own
     defaults (repeat penalty 1.1, min-p 0.05, top-k 40) would make its greedy replies differ."""
 
-    def __init__(self, gguf_path: Path, prompt_format: str):
+    def __init__(self, gguf_path: Path, prompt_format: str, threads: int | None = None):
         try:
             from llama_cpp import Llama
         except ImportError:
             raise UserError("serving a GGUF file needs llama-cpp-python",
                             hint='pip install "realm-studio[endpoint]"') from None
-        self.llm = Llama(str(gguf_path), n_ctx=4096, n_threads=max(1, (os.cpu_count() or 2)), verbose=False)
+        self.llm = Llama(str(gguf_path), n_ctx=4096, n_threads=threads or os.cpu_count() or 1, verbose=False)
         template = self.llm.metadata.get("tokenizer.chat_template")
         self.template = template if template and prompt_format != "plain" else None
 
