@@ -15,16 +15,18 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import ANSWER_TYPES, EVAL_SPLITS, IMPORT_FORMATS, RECIPES
+from .config import ANSWER_TYPES, EVAL_SPLITS, EXPORT_FORMATS, GGUF_QUANTS, IMPORT_FORMATS, RECIPES
 from .errors import UserError
-from .textfmt import EVAL_HEADER, duration, eval_row, table
-from .events import (CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW, INIT_DONE, LOG,
-                     PROGRESS, ROUTES_DONE, RUNS, SCHEMA_VERSION, WARNING)
+from .textfmt import EVAL_HEADER, REWARD_HEADER, duration, eval_row, reward_rows, table
+from .events import (CHAT_REPLY, CONTROL_SENT, DETACHED, ERROR, EVAL_DONE, EXPORT_DONE, IMPORT_DONE, IMPORT_PREVIEW,
+                     INIT_DONE, LOG, PREFLIGHT_DONE, PROGRESS, REWARDS_DONE, ROUTES_DONE, RUNS, SCHEMA_VERSION, SERVING, WARNING)
 
 
 class Reporter:
@@ -276,6 +278,8 @@ def cmd_export(args, rep: Reporter) -> int:
     from .stages.export import export_run
 
     project, _ = open_project(args.dir)
+    if args.format == "gguf":
+        return _export_gguf(project, args, rep)
     result = export_run(project, args.run, Path(args.out), adapter_only=args.adapter_only,
                         progress=lambda done, total, eta: rep.progress("export", done, total, eta))
     rep.event(EXPORT_DONE, **result)
@@ -284,6 +288,65 @@ def cmd_export(args, rep: Reporter) -> int:
         print(f"exported {args.run} to {result['path']} ({verdict}: {result['rescore']['agree']}/"
               f"{result['rescore']['total']} re-scored answers agree)")
     return 0 if result["verified"] else 1
+
+
+def _export_gguf(project: Path, args, rep: Reporter) -> int:
+    from .stages.gguf import export_gguf
+
+    if args.adapter_only:
+        raise UserError("--adapter-only: a GGUF file holds merged weights; leave out --adapter-only or --format gguf")
+    result = export_gguf(project, args.run, Path(args.out), quant=args.quant, verify_problems=args.verify_problems,
+                         progress=lambda done, total, eta: rep.progress("export", done, total, eta))
+    rep.event(EXPORT_DONE, **result)
+    if not rep.as_json:
+        a = result["agreement"]
+        verdict = "verified" if result["verified"] else "VERIFICATION FAILED"
+        print(f"exported {args.run} to {Path(result['path']) / result['file']} ({verdict}: on {a['total']} held-out "
+              f"problems {a['answers_agree']} final answers and {a['texts_agree']} whole replies agree with the "
+              f"safetensors model); Ollama: {Path(result['path']) / 'Modelfile'}")
+    return 0 if result["verified"] else 1
+
+
+def cmd_rewards(args, rep: Reporter) -> int:
+    from .project import open_project, reward_bench_path
+    from .stages.reward_bench import bench_rewards
+
+    project, _ = open_project(args.dir)
+    result = bench_rewards(project, samples=args.samples, model=args.model, max_routes=args.max_routes,
+                           progress=lambda done, total, eta: rep.progress("rewards", done, total, eta))
+    rep.event(REWARDS_DONE, **result)
+    for warning in result["warnings"]:
+        rep.event(WARNING, message=warning)
+    if not rep.as_json:
+        rep.end_bar()
+        print(table(reward_rows(result), REWARD_HEADER))
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+        print(f"(written to {reward_bench_path(project)})")
+    return 0
+
+
+def cmd_preflight(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.preflight import preflight
+
+    project, _ = open_project(args.dir)
+    overrides = [*(args.set or []), *([f"rl.max_steps={args.max_steps}"] if args.max_steps else [])]
+    result = preflight(project, args.recipe, overrides,
+                       progress=lambda done, total, eta: rep.progress("preflight", done, total, eta))
+    rep.event(PREFLIGHT_DONE, **result)
+    if not rep.as_json:
+        rep.end_bar()
+        rows = [[r["stage"], "-" if r["seconds_per_step"] is None else f"{r['seconds_per_step']:.1f}", r["steps"],
+                 "-" if r["seconds_per_step"] is None else duration(r["seconds_per_step"] * r["steps"]),
+                 f"{r['peak_gib']:.2f} of {result['device_memory_gib']:.1f}", "yes" if r["fits"] else "NO"]
+                for r in result["stages"]]
+        print(table(rows, ["stage", "s/step (worst case)", "steps", "stage time", f"peak GiB ({result['device']})", "fits"]))
+        print(f"ETA for the whole run: {duration(result['eta_s'])} (at most)" if result["eta_s"] is not None
+              else "will not fit as set:")
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+    return 0 if not result["warnings"] else 1
 
 
 def cmd_runs(args, rep: Reporter) -> int:
@@ -302,6 +365,139 @@ def cmd_runs(args, rep: Reporter) -> int:
                    f"{r.get('step', 0)}/{r.get('total_steps', '?')}", (r["checkpoints"] or ["-"])[-1]] for r in runs],
                  ["run", "state", "recipe", "stage", "step", "last checkpoint"]))
     return 0
+
+
+def cmd_serve(args, rep: Reporter) -> int:
+    import signal
+
+    from .project import open_project
+    from .stages.serve import start_server
+
+    project, _ = open_project(args.dir)
+    server = start_server(project, args.model, host=args.host, port=args.port)
+    stop = lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    if args.exit_with_parent:
+        _exit_with_parent(stop)
+    rep.event(SERVING, url=server.url, model=server.label, pid=os.getpid())
+    rep.info(f"serving {server.label} at {server.url} (OpenAI-compatible; Ctrl-C stops it)")
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        server.bench.close()
+    return 0
+
+
+def cmd_tensorboard(args, rep: Reporter) -> int:
+    from .project import open_project, run_folder, runs_dir
+    from .stages.trackers import launch_tensorboard, tensorboard_dir
+
+    project, _ = open_project(args.dir)
+    logdir = tensorboard_dir(run_folder(project, args.run)) if args.run else runs_dir(project)
+    stop = _stop_flag()
+    url = launch_tensorboard(logdir, args.port)
+    if args.exit_with_parent:
+        _exit_with_parent(lambda: stop.set())
+    rep.event(SERVING, url=url, model="tensorboard", pid=os.getpid())
+    rep.info(f"TensorBoard on {logdir} at {url} (Ctrl-C stops it)")
+    while not stop.wait(0.5):
+        pass
+    return 0
+
+
+def _exit_with_parent(stop) -> None:
+    """Call ``stop`` once the process that started us is gone (we are then re-parented), so a
+    GUI killed outright leaves no server behind."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def cmd_chat(args, rep: Reporter) -> int:
+    from .project import open_project
+    from .stages.serve import stream_reply
+
+    project, _ = open_project(args.dir)
+    server, url = _start_model_server(project, args.model, rep)
+    try:
+        texts = [args.prompt] if args.prompt else []
+        if args.problem:
+            texts = [_fetch_json(f"{url.removesuffix('/v1')}/realm/prompt?problem_id={args.problem}"
+                                 f"&routes={int(args.routes)}")["user_text"]]
+            if not rep.as_json:
+                print(texts[0] + "\n", flush=True)
+        interactive = not texts
+        while True:
+            if interactive:
+                try:
+                    line = input("> ")
+                except EOFError:
+                    break
+                if not line.strip():
+                    break
+                texts = [line]
+            if not texts:
+                break
+            reply, final = "", {}
+            for piece in stream_reply(url, texts.pop(0), temperature=args.temperature, max_tokens=args.max_tokens,
+                                      seed=args.seed, problem_id=args.problem):
+                if isinstance(piece, dict):
+                    final = piece
+                    continue
+                reply += piece
+                if not rep.as_json:
+                    print(piece, end="", flush=True)
+            verdict = (final.get("realm") or {}).get("verdict")
+            rep.event(CHAT_REPLY, model=final.get("model"), text=reply, verdict=verdict)
+            if not rep.as_json:
+                print()
+                if verdict:
+                    print(f"[{verdict['label']}: answer {verdict['extracted']!r}, gold {verdict['gold']!r}]", flush=True)
+            if not interactive:
+                break
+    finally:
+        server.terminate()
+        server.wait(30)
+    return 0
+
+
+def _start_model_server(project: Path, model: str, rep: Reporter):
+    """``realm-engine serve`` as a child process (ended with us); returns (process, its /v1 url)."""
+    from .events import parse_line
+
+    cmd = [sys.executable, "-m", "engine", "serve", str(project), "--model", model, "--port", "0", "--json",
+           "--exit-with-parent"]
+    rep.info(f"loading {model} …")
+    errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty loader never blocks on a full pipe
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        event = parse_line(line)
+        if event and event["type"] == SERVING:
+            return proc, event["url"]
+        if event and event["type"] == ERROR:
+            proc.wait(30)
+            raise UserError(event["message"])
+    proc.wait(30)
+    errors.seek(0)
+    last = (errors.read().strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+    raise UserError(f"the model server did not start: {last}")
+
+
+def _fetch_json(url: str) -> dict:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        raise UserError(json.loads(err.read()).get("error", {}).get("message", f"HTTP {err.code}")) from None
 
 
 def cmd_demo(args, rep: Reporter) -> int:
@@ -406,9 +602,49 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", required=True)
     sp.add_argument("--out", required=True)
     sp.add_argument("--adapter-only", action="store_true")
+    sp.add_argument("--format", default="safetensors", choices=EXPORT_FORMATS,
+                    help="gguf: one GGUF file for llama.cpp and an Ollama Modelfile")
+    sp.add_argument("--quant", default="q8_0", choices=GGUF_QUANTS, help="GGUF weights (with --format gguf)")
+    sp.add_argument("--verify-problems", type=int, default=4,
+                    help="held-out problems on which the GGUF's answers are compared with the safetensors model's")
+
+    sp = verb("preflight", "one dry step per stage at its worst case: seconds per step, peak memory, ETA", cmd_preflight)
+    sp.add_argument("dir")
+    sp.add_argument("--recipe", required=True, choices=RECIPES)
+    sp.add_argument("--max-steps", type=int, help="RL steps (as train's --max-steps)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="the settings the run will use, as train's --set")
+
+    sp = verb("rewards", "test the reward functions on the stored routes (and fresh samples) before training", cmd_rewards)
+    sp.add_argument("dir")
+    sp.add_argument("--samples", type=int, default=0, help="also score N fresh completions of --model")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH (with --samples)")
+    sp.add_argument("--max-routes", type=int, default=2000, help="score at most this many stored routes (a seeded sample)")
 
     sp = verb("runs", "list a project's runs and their state", cmd_runs)
     sp.add_argument("dir")
+
+    sp = verb("serve", "serve a model over an OpenAI-compatible HTTP API (the playground's backend)", cmd_serve)
+    sp.add_argument("dir")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000, help="0: any free port (printed when ready)")
+    sp.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
+
+    sp = verb("tensorboard", "show the runs' TensorBoard logs (train.report_to = tensorboard)", cmd_tensorboard)
+    sp.add_argument("dir")
+    sp.add_argument("--run", help="one run (default: every run of the project)")
+    sp.add_argument("--port", type=int, default=0, help="0: any free port (printed when ready)")
+    sp.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
+
+    sp = verb("chat", "chat with a model in the terminal (a held-out problem, with or without its routes)", cmd_chat)
+    sp.add_argument("dir")
+    sp.add_argument("--model", default="base", help="base | run:NAME | export:NAME | gguf:PATH")
+    sp.add_argument("--problem", help="ask this held-out problem (its student prompt) and show the verifier's verdict")
+    sp.add_argument("--routes", action="store_true", help="with --problem: show its candidate routes (the MRPV prompt)")
+    sp.add_argument("--prompt", help="ask this once and exit (default: read prompts from the terminal)")
+    sp.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    sp.add_argument("--max-tokens", type=int, default=256)
+    sp.add_argument("--seed", type=int)
 
     sp = verb("demo", "create the demo project, train, evaluate and print a before/after table", cmd_demo)
     sp.add_argument("--dir", help="where to create the demo project (default: ./realm-demo)")

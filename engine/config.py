@@ -47,6 +47,9 @@ RECIPE_STAGES = {  # recipe -> the stages it runs, in order (docs/METHOD.md §5)
 RECIPES = tuple(RECIPE_STAGES)
 STAGES = ("distill", "rl")  # every stage, in the order a chain applies them (`train --from RUN:STAGE`)
 EVAL_SPLITS = ("test", "train", "all")
+EXPORT_FORMATS = ("safetensors", "gguf")  # `export --format`
+GGUF_QUANTS = ("f16", "q8_0", "q4_k_m")  # `export --format gguf --quant`
+TRACKERS = ("none", "tensorboard", "mlflow", "trackio", "wandb")  # `train.report_to`
 
 
 def _f(default, help: str, *, choices=None, lo=None, hi=None, lo_open=False):
@@ -178,6 +181,13 @@ class EvalSection:
 
 
 @dataclass
+class TrainSection:
+    report_to: str = _f("none", "Experiment tracker that also gets every metric and the run's evaluation, all local: "
+                        "tensorboard (runs/<run>/tensorboard), mlflow (file store mlruns/), trackio (trackio/), "
+                        "wandb (offline, runs/<run>/wandb).", choices=TRACKERS)
+
+
+@dataclass
 class Config:
     project: ProjectSection = field(default_factory=ProjectSection)
     model: ModelSection = field(default_factory=ModelSection)
@@ -187,6 +197,7 @@ class Config:
     distill: DistillSection = field(default_factory=DistillSection)
     rl: RLSection = field(default_factory=RLSection)
     eval: EvalSection = field(default_factory=EvalSection)
+    train: TrainSection = field(default_factory=TrainSection)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -57,6 +57,10 @@ EVAL_DONE = "eval_done"
 EXPORT_DONE = "export_done"
 RUNS = "runs"
 DEMO_DONE = "demo_done"
+SERVING = "serving"  # `serve`: the model is loaded and the server answers at `url`
+PREFLIGHT_DONE = "preflight_done"  # `preflight`: seconds per step, peak memory and ETA per stage
+REWARDS_DONE = "rewards_done"  # `rewards`: the reward bench's table (as routes/reward_bench.json)
+CHAT_REPLY = "chat_reply"  # `chat`: one finished reply, with the verifier's verdict when a problem was asked
 
 DURABLE_TYPES = {CHECKPOINT, ERROR, RUN_FINISHED}  # fsynced: the milestones a power loss must not erase
 MAX_SAMPLE_CHARS = 4000  # bounded `sample` events: a runaway completion never bloats the log

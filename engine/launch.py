@@ -56,6 +56,9 @@ def train(project: Path, recipe: str, run_name: str, *, overrides: list[str], ma
         from .stages.rollout_engine import rollout_engine_args
 
         rollout_engine_args(cfg.rl)  # a missing vLLM is refused before the run exists
+    from .stages.trackers import require_tracker
+
+    require_tracker(cfg.train.report_to)  # so is a missing tracker
     from .routes.budgets import data_budgets
 
     cfg, warnings = data_budgets(Path(project), cfg)
@@ -157,8 +160,10 @@ def execute(project: Path, run: RunFolder, *, echo: bool = False, rank=None) -> 
 def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWriter, *, owner_pid: int,
                 world_size: int) -> str:
     from .stages.context import RunContext
+    from .stages.trackers import Tracker
 
-    ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events, data=run_data(project, run))
+    ctx = RunContext(project=project, run=run, cfg=cfg, recipe=recipe, events=events, data=run_data(project, run),
+                     tracker=Tracker(cfg, project, run))
     old_handlers = ctx.install_signal_handlers()
     run.write_status(state="running", pid=owner_pid, recipe=recipe)
     events.emit(RUN_STARTED, recipe=recipe, config_digest=cfg.digest(), versions=_versions(),
@@ -166,6 +171,11 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
     state = "finished"
     try:
         stages = stages_to_run(recipe, (run_origin(run) or (None, None))[1])
+        if "rl" in stages and not run.checkpoints.exists():  # before a fresh RL run: can the rewards tell right from wrong?
+            from .stages.reward_bench import reward_warnings
+
+            for line in reward_warnings(project, cfg):
+                events.emit(WARNING, message=line)
         for i, stage in enumerate(stages):
             if run.stage_finished(stage):
                 continue
@@ -189,6 +199,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
         events.emit(RUN_FINISHED, state=state)
         raise
     finally:
+        ctx.tracker.close()
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
     run.write_status(state=state, pid=None)

@@ -289,6 +289,26 @@ def finished_run(project: Path, run_name: str, verb: str) -> tuple[RunFolder, st
     return run, recipe, cfg, trained_chain(run, RECIPE_STAGES[recipe])
 
 
+def latest_weights(project: Path, run_name: str) -> tuple[str, Config, list[Path]]:
+    """(label, frozen config, chain) of the newest weights a run has, for the playground: its
+    finished stages, plus the newest complete checkpoint of the stage in progress, so a run can be
+    tried while it trains. The label says which ("final", or "rl/checkpoint-40")."""
+    run = RunFolder(project, run_name)
+    if not run.config.exists():
+        raise UserError(f"run {run_name!r}: no such run in {run.path.parent}")
+    recipe, cfg = read_run_config(run)
+    origin = run_origin(run)
+    stages = stages_to_run(recipe, origin[1] if origin else None)  # a branched run inherits the others
+    chain = trained_chain(run, stages)
+    pending = [stage for stage in stages if not run.stage_finished(stage)]
+    checkpoint = latest_checkpoint(run.checkpoint_dir(pending[0])) if pending else None
+    if checkpoint is not None:
+        return f"{pending[0]}/{checkpoint.name}", cfg, [*chain, checkpoint]
+    if not chain:
+        raise UserError(f"run {run_name!r} has no checkpoint yet", hint="wait for its first checkpoint")
+    return ("final" if not pending else f"{chain[-1].parent.name}/final"), cfg, chain
+
+
 class RunLock(PidLock):
     """One engine per run. A lock left by a dead process is taken over, not obeyed."""
 

@@ -45,3 +45,25 @@ def eval_row(summary: dict) -> list:
     return [summary["model"], summary["n"], accuracy_cell(summary, "without_routes"),
             accuracy_cell(summary, "with_routes"), "n/a" if gap is None else f"{100 * gap:+.1f} pts",
             f"{100 * summary['format_failure_rate']:.1f} %"]
+
+
+REWARD_HEADER = ["reward", "weight", "on", "n (pos/neg/unp)", "mean pos", "mean neg", "mean unp", "AUC", "abstained",
+                 "errors", "bad output", "ms/call"]
+
+
+def reward_rows(result: dict) -> list[list]:
+    """The reward bench (``rewards``' reward_bench.json) as rows under ``REWARD_HEADER``: one per
+    function and set (stored routes, fresh samples), AUC of the separation the function is meant to make."""
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    rows = []
+    for entry in result["functions"]:
+        for set_name, auc_key in (("routes", "auc"), ("samples", "auc_samples")):
+            part = entry[set_name]
+            if not part["calls"]:
+                continue
+            counts = "/".join(str(len(part["scores"].get(label, []))) for label in ("positive", "negative", "unparsed"))
+            rows.append([entry["name"], f"{entry['weight']:g}", set_name, counts,
+                         *(fmt(part["mean"].get(label)) for label in ("positive", "negative", "unparsed")),
+                         fmt(entry[auc_key]), part["abstained"], part["errors"], part["bad_outputs"],
+                         fmt(part["ms_per_call"])])
+    return rows

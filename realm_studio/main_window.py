@@ -26,10 +26,13 @@ from .panels.qt_eval_panel import QtEvalPanel
 from .panels.qt_export_panel import QtExportPanel
 from .panels.qt_fade_panel import QtFadePanel
 from .panels.qt_new_project_dialog import QtNewProjectDialog
+from .panels.qt_playground_panel import QtPlaygroundPanel
+from .panels.qt_rewards_panel import QtRewardsPanel
 from .panels.qt_routes_panel import QtRoutesPanel
 from .panels.qt_runs_panel import QtRunsPanel
 from .panels.qt_settings_panel import QtSettingsPanel
 from .panels.qt_train_panel import QtTrainPanel
+from .qt_run_notifier import QtRunNotifier
 
 # (key, panel class, label); the first six form the workflow.
 STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
@@ -41,6 +44,8 @@ STEPS: tuple[tuple[str, type[QtPanel], str], ...] = (
     ("export", QtExportPanel, "Export"),
     ("runs", QtRunsPanel, "Runs"),
     ("settings", QtSettingsPanel, "Settings"),
+    ("rewards", QtRewardsPanel, "Rewards"),  # side pages: the reward bench, and trying the models
+    ("playground", QtPlaygroundPanel, "Playground"),
 )
 WORKFLOW_LENGTH = 6
 MAX_RECENT = 8
@@ -120,6 +125,8 @@ class QtMainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_label)
         self.engine.sig_state.connect(lambda _state: self._show_engine_state())
         self._show_engine_state()
+        self.notifier = QtRunNotifier(self)  # a desktop notification when a run ends (issue 14)
+        self.notifier.sig_notified.connect(lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 60000))
         self._build_menus()
         self._restore()
 
@@ -185,6 +192,7 @@ class QtMainWindow(QMainWindow):
         self.project_label.setText(str(project_dir))
         for panel in self.panels.values():
             panel.set_project(project_dir)
+        self.notifier.set_project(project_dir)
         recent = [str(project_dir)] + [p for p in self.recent_projects() if p != str(project_dir)]
         self.settings.setValue("recent_projects", recent[:MAX_RECENT])
         self._fill_recent_menu()
@@ -283,5 +291,6 @@ class QtMainWindow(QMainWindow):
         self.settings.sync()
         for panel in self.panels.values():
             panel.shutdown()
+        self.notifier.stop()
         self.engine.terminate_all()
         super().closeEvent(event)

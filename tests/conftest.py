@@ -26,3 +26,11 @@ def tiny_chat_model_dir(tmp_path_factory) -> Path:
     from tiny_model import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny-chat-model"), chat_template=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> Path:
+    """A tiny Llama with a SentencePiece tokenizer (llama.cpp's converter turns it into GGUF)."""
+    from tiny_model import make_tiny_llama
+
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

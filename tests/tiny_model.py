@@ -53,3 +53,30 @@ def make_tiny_model(path: str | Path, *, chat_template: bool = False, seed: int 
     model.generation_config.eos_token_id = fast.eos_token_id
     model.save_pretrained(path)
     return path
+
+
+def make_tiny_llama(path: str | Path, *, seed: int = 0) -> Path:
+    """A tiny Llama with a SentencePiece tokenizer: a model llama.cpp's converter knows how to turn
+    into GGUF (a custom BPE tokenizer, as ``make_tiny_model`` trains, is refused by its vocabulary check)."""
+    import io
+
+    import sentencepiece as spm
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaTokenizer
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(CORPUS * 4), model_writer=buf, vocab_size=400,
+                                   model_type="bpe", character_coverage=1.0, byte_fallback=True, unk_id=0, bos_id=1,
+                                   eos_id=2, pad_id=3, hard_vocab_limit=False, minloglevel=2)
+    (path / "tokenizer.model").write_bytes(buf.getvalue())
+    tokenizer = LlamaTokenizer.from_pretrained(str(path))
+    tokenizer.pad_token = "<pad>"
+    tokenizer.save_pretrained(path)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=3)
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    return path

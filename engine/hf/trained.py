@@ -26,11 +26,12 @@ def load_chain(model, chain: list[Path]):
     return model.eval()
 
 
-def load_trained(cfg: Config, chain: list[Path]):
-    """(model with the chain applied, tokenizer, base model path, device) for inference."""
+def load_trained(cfg: Config, chain: list[Path], dtype=None):
+    """(model with the chain applied, tokenizer, base model path, device) for inference; ``dtype``
+    overrides the config's (a GGUF export is converted from, and compared with, float32 weights)."""
     from .models import load_model, load_tokenizer, pick_device, resolve_model
 
     path = resolve_model(cfg.model.name)
     device = pick_device(cfg.model)
     tokenizer = load_tokenizer(cfg.model, path)
-    return load_chain(load_model(cfg.model, path, device=device), chain), tokenizer, path, device
+    return load_chain(load_model(cfg.model, path, device=device, dtype=dtype), chain), tokenizer, path, device

@@ -34,10 +34,18 @@ class RunContext:
     events: EventWriter
     stop_signal: str | None = field(default=None)  # set by SIGINT (stop) / SIGTERM (cancel), or agreed by the ranks
     data: Path | None = None  # where the run's problems and routes are: its snapshot (project.run_data)
+    tracker: object | None = field(default=None)  # trackers.Tracker: a copy of every metric (train.report_to)
 
     def __post_init__(self):
         if self.data is None:
             self.data = self.project
+
+    def metrics(self, stage: str, step: int, metrics: dict) -> None:
+        """A ``metrics`` event, and its copy to the run's tracker (``train.report_to``): every
+        metric of a run goes through here, the trainer's and the held-out curve's alike."""
+        self.events.emit(METRICS, stage=stage, step=step, metrics=metrics)
+        if self.tracker is not None:
+            self.tracker.log(stage, step, metrics)
 
     def final_dir(self, stage: str) -> Path:
         return self.run.final_dir(stage)
@@ -144,7 +152,7 @@ class RunCallback(TrainerCallback):
             metrics["tokens_per_s"] = (tokens - self.last_tokens) / (now - self.last_time)
         if tokens is not None:
             self.last_tokens, self.last_time = tokens, now
-        self.ctx.events.emit(METRICS, stage=self.stage, step=state.global_step, metrics=metrics)
+        self.ctx.metrics(self.stage, state.global_step, metrics)
 
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"

@@ -59,25 +59,34 @@ def check_lengths(ctx: RunContext, rows: list[dict], tokenizer) -> None:
                                          f"before their end (the longest is {max(lengths)} tokens): {fix}")
 
 
-def run_distill(ctx: RunContext) -> None:
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
+def project_examples(ctx: RunContext) -> list[dict]:
+    """The distillation examples of the run's project and recipe."""
     from ..data.problems import read_problems
     from ..project import problems_path
     from ..routes.store import read_routes
+
+    return distill_examples(read_problems(problems_path(ctx.data)), read_routes(ctx.data),
+                            guided_only=ctx.recipe != "rft", per_problem=ctx.cfg.distill.max_routes_per_problem,
+                            seed=ctx.cfg.project.seed)
+
+
+def run_distill(ctx: RunContext, examples: list[dict] | None = None) -> None:
+    """Train the stage on the project's examples (``examples``: the pre-flight's worst-case batch instead)."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
     from .context import RunCallback
 
     cfg = ctx.cfg
-    examples = distill_examples(read_problems(problems_path(ctx.data)), read_routes(ctx.data),
-                                guided_only=ctx.recipe != "rft", per_problem=cfg.distill.max_routes_per_problem,
-                                seed=cfg.project.seed)
+    worst_case = examples is not None
+    examples = project_examples(ctx) if examples is None else examples
     if not examples:
         raise UserError("distill: no positive routes for training problems",
                         hint="generate routes first with `realm-engine routes`")
     model, tokenizer, peft_config, device = prepare_model(ctx, stages_before=())
     rows = distill_rows(examples, tokenizer, cfg.model.prompt_format)
-    check_lengths(ctx, rows, tokenizer)
+    if not worst_case:  # the pre-flight's batch is the longest example, cut at max_length as training cuts it
+        check_lengths(ctx, rows, tokenizer)
     ctx.events.log(f"distill: {len(rows)} examples from {len({ex['problem'].id for ex in examples})} problems")
     args = SFTConfig(
         **trainer_args(ctx, "distill", device, save_steps=cfg.distill.save_steps),

@@ -205,6 +205,13 @@ def evaluate(project: Path, run: str | None = None, *, overrides: list[str] = ()
     summary = summarize(label, step, ledger, problems, settings, base)
     atomic_write_files(out_dir, {EVAL_SUMMARY: json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
                                  EVAL_LEDGER: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ledger)})
+    if run is not None:  # the run's tracker (train.report_to) gets its evaluation too
+        from .trackers import Tracker
+
+        tracker = Tracker(cfg, project, folder)
+        tracker.log("eval", step, {k: v for k, v in summary.items() if k.startswith(("accuracy", "autonomy", "format"))
+                                   and v is not None})
+        tracker.close()
     return summary
 
 

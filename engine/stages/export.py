@@ -95,11 +95,8 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(model_card(run, recipe, cfg, file_digest(problems_path(project))), encoding="utf-8")
         _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
-        _normal_permissions(tmp)
         step(2)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        publish(tmp, out)
     except Exception as err:
         if is_disk_full(err):  # the half-written export goes with its temp folder, below
             raise DiskFull(f"{out.parent}: the disk filled up while exporting {run_name} ({first_line(err)})",
@@ -137,6 +134,14 @@ def _partial_folder(out: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     return tmp
+
+
+def publish(tmp: Path, out: Path) -> None:
+    """Give the finished export in ``tmp`` shareable permissions and rename it to ``out`` in one step."""
+    _normal_permissions(tmp)
+    if out.exists():
+        out.rmdir()  # empty: checked before the export started
+    os.replace(tmp, out)
 
 
 def _normal_permissions(folder: Path) -> None:

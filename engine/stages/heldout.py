@@ -17,7 +17,6 @@ import shutil
 
 from transformers import TrainerCallback
 
-from ..events import METRICS
 from ..runs import COMPLETE, is_complete, mark_complete
 from .context import RunContext
 from .evaluate import eval_problems, heldout_accuracy, routes_by_problem
@@ -60,8 +59,7 @@ class HeldOutCurve(TrainerCallback):
                                            self.routes)
         finally:
             model.train(was_training)
-        self.ctx.events.emit(METRICS, stage=self.stage, step=state.global_step,
-                             metrics={k: v for k, v in metrics.items() if v is not None})
+        self.ctx.metrics(self.stage, state.global_step, {k: v for k, v in metrics.items() if v is not None})
         if self.ctx.cfg.eval.keep_best and state.global_step > 0 and (
                 self.best is None or metrics[CURVE_KEY] > self.best["accuracy"]):
             self._keep(model, state.global_step, metrics[CURVE_KEY])

@@ -148,18 +148,12 @@ def rl_rows(problems, render) -> list[dict]:
              "answer_type": p.answer_type, "choices": p.choices} for p in problems]
 
 
-def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
-    from datasets import Dataset
-    from trl import GRPOConfig
-
+def rl_data(ctx: RunContext) -> tuple[list, dict[str, list[tuple[str, str]]]]:
+    """(training problems, their routes as (text, label) per problem id)."""
     from ..data.problems import read_problems
-    from ..method.rewards import make_reward_functions
-    from ..method.verifiers import PythonVerifier
     from ..project import problems_path, routes_path
     from ..routes.store import read_routes
 
-    cfg = ctx.cfg
-    engine_args = rollout_engine_args(cfg.rl)  # before loading anything: a missing vLLM is reported at once
     problems = [p for p in read_problems(problems_path(ctx.data)) if p.split == "train"]
     if not problems:
         raise UserError("rl: no training problems", hint="import data first with `realm-engine import`")
@@ -168,6 +162,22 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
     for route in read_routes(ctx.data) if routes_path(ctx.data).exists() else []:
         if route.problem_id in train_ids:
             routes.setdefault(route.problem_id, []).append((route.text, route.label))
+    return problems, routes
+
+
+def run_rl(ctx: RunContext, stages_before: tuple[str, ...], data: tuple | None = None,
+           generation_kwargs: dict | None = None) -> None:
+    """Train the stage on the project's problems and routes (``data``, ``generation_kwargs``: the
+    pre-flight's worst case instead: the longest prompts, completions forced to full length)."""
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from ..method.rewards import make_reward_functions
+    from ..method.verifiers import PythonVerifier
+
+    cfg = ctx.cfg
+    engine_args = rollout_engine_args(cfg.rl)  # before loading anything: a missing vLLM is reported at once
+    problems, routes = rl_data(ctx) if data is None else data
     if not routes and cfg.fade.start > 0:
         ctx.events.emit(WARNING, message="no routes: every prompt is unhinted (run `realm-engine routes` first)")
 
@@ -197,6 +207,7 @@ def run_rl(ctx: RunContext, stages_before: tuple[str, ...]) -> None:
         reward_weights=weights,
         log_completions=False,
         remove_unused_columns=False,
+        **({"generation_kwargs": generation_kwargs} if generation_kwargs else {}),
         **engine_args,
     )
     trainer = MRPVTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=Dataset.from_list(rows),

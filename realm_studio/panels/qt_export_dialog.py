@@ -1,6 +1,6 @@
 """The export dialog: turn a run into a model folder others can load, and prove it still works.
 
-The dialog runs ``export`` (merged weights, or the adapter only) and shows the engine's
+The dialog runs ``export`` (merged weights, the adapter only, or a GGUF file) and shows the engine's
 verification: the exported model is reloaded and re-scores a few problems, and the result
 (``export_done``: verified, agree/total) is what tells the user the files are good.
 The Export step page (``qt_export_panel``) lists runs and opens it.
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from engine import events as ev
+from engine.config import GGUF_QUANTS
 from engine.project import exports_dir
 
 from ..engine_client import EngineClient, EngineJob, command_line
@@ -21,8 +22,11 @@ from ..engine_client import EngineClient, EngineJob, command_line
 
 def verification_text(event: dict) -> str:
     """The one line a user reads after an export."""
-    rescore = event.get("rescore") or {}
+    rescore, agreement = event.get("rescore") or {}, event.get("agreement") or {}
     agree = f" (re-scored {rescore.get('agree')}/{rescore.get('total')} problems alike)" if rescore else ""
+    if agreement:  # a GGUF export: its answers in llama.cpp against the safetensors model's
+        agree = (f" ({event.get('file')}: {agreement['answers_agree']}/{agreement['total']} held-out answers as the "
+                 f"safetensors model's in llama.cpp)")
     if event.get("verified"):
         return f"Verified: {event.get('path')}{agree}"
     return f"NOT verified: {event.get('path')}{agree}; check the export log"
@@ -39,6 +43,13 @@ class QtExportDialog(QDialog):
         self.result_event: dict | None = None
         self.merged = QRadioButton("Merged model (weights + tokenizer, loads anywhere)", checked=True)
         self.adapter_only = QRadioButton("Adapter only (small; needs the base model)")
+        self.gguf = QRadioButton("GGUF for llama.cpp and Ollama (one file and a Modelfile)")
+        self.quant = QComboBox()
+        self.quant.addItems(GGUF_QUANTS)
+        self.quant.setCurrentText("q8_0")
+        gguf_row = QHBoxLayout()
+        gguf_row.addWidget(self.gguf, 1)
+        gguf_row.addWidget(self.quant)
         self.destination = QLineEdit(str(exports_dir(self.project_dir) / run_name))
         browse = QPushButton("Browse…", clicked=self._on_browse)
         destination_row = QHBoxLayout()
@@ -54,6 +65,7 @@ class QtExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Kind", self.merged)
         form.addRow("", self.adapter_only)
+        form.addRow("", gguf_row)
         form.addRow("Destination", destination_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -61,13 +73,16 @@ class QtExportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.result_label)
         layout.addWidget(self.buttons)
-        for widget in (self.merged, self.adapter_only):
+        for widget in (self.merged, self.adapter_only, self.gguf):
             widget.toggled.connect(self._update_command)
+        self.quant.currentTextChanged.connect(self._update_command)
         self.destination.textChanged.connect(self._update_command)
         self._update_command()
 
     def args(self) -> list[str]:
         args = ["export", str(self.project_dir), "--run", self.run_name, "--out", self.destination.text().strip()]
+        if self.gguf.isChecked():
+            return args + ["--format", "gguf", "--quant", self.quant.currentText()]
         return args + (["--adapter-only"] if self.adapter_only.isChecked() else [])
 
     def _update_command(self) -> None:

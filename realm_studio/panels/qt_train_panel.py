@@ -30,6 +30,8 @@ from ..run_watcher import RunWatcher
 from ..widgets.qt_elided_label import QtElidedLabel
 from ..widgets.qt_live_metrics import QtLiveMetrics
 from ..widgets.qt_run_form import QtRunForm, train_args
+from ..widgets.qt_preflight import QtPreflight
+from ..widgets.qt_tracker_choice import QtTrackerChoice
 from ..widgets.qt_sample_table import QtSampleTable
 from ..widgets.qt_theme import ERROR_BANNER, ERROR_STYLE, WARNING_BANNER
 from . import QtPanel
@@ -74,6 +76,12 @@ class QtTrainPanel(QtPanel):
     def _build(self) -> None:
         self.form = QtRunForm()
         self.form.sig_edited.connect(lambda: self._update_buttons(self.state))
+        # the experiment tracker of the run, and the pre-flight check before Start (issue 14)
+        self.tracker = QtTrackerChoice(self.engine)
+        self.form.add_setting("Tracker", self.tracker, self.tracker.overrides, self.tracker.combo.currentTextChanged)
+        self.preflight = QtPreflight(self.engine, lambda: None if self.project_dir is None else [
+            "preflight", str(self.project_dir), "--recipe", self.form.recipe.currentText(),
+            *(arg for override in self.overrides() for arg in ("--set", override))])
         self.start_button = QPushButton("Start", clicked=self._on_start_clicked)
         self.stop_button = QPushButton("Stop (save)", clicked=self.stop_run,
                                        toolTip="Finish the step, save a checkpoint, exit")
@@ -87,6 +95,7 @@ class QtTrainPanel(QtPanel):
         self.refusal_label = QLabel(wordWrap=True, styleSheet=ERROR_STYLE)
         side = QVBoxLayout()
         side.addWidget(self.form)
+        side.addWidget(self.preflight)
         side.addLayout(buttons)
         side.addWidget(self.refusal_label)
         side.addStretch(1)
@@ -144,6 +153,7 @@ class QtTrainPanel(QtPanel):
             except UserError as err:
                 error = str(err).splitlines()[0]
         self.form.set_config(self.project_dir, cfg, error)
+        self.tracker.set_project(self.project_dir, cfg)
         if same and self.watcher is not None:
             return
         runs = list_runs(self.project_dir) if project_dir else []
@@ -153,10 +163,14 @@ class QtTrainPanel(QtPanel):
         else:
             self.sig_status.emit("no run yet" if project_dir else "")
 
+    def overrides(self) -> list[str]:
+        """``--set`` items of the New-run form (its tracker choice included) that differ from realm.toml."""
+        return self.form.overrides()
+
     # -- actions ------------------------------------------------------------------------
 
     def _on_start_clicked(self) -> None:
-        self.start_run(self.form.recipe.currentText(), self.form.overrides(), self.form.run_name())
+        self.start_run(self.form.recipe.currentText(), self.overrides(), self.form.run_name())
 
     def start_run(self, recipe: str, overrides: list[str], run_name: str | None = None) -> str | None:
         """Validate and launch ``train … --detach``; return the run's name at once. The page
@@ -259,6 +273,8 @@ class QtTrainPanel(QtPanel):
         if self.watcher is not None:
             self.watcher.stop()
         self.metrics.redraw()
+        self.tracker.shutdown()  # issue 14
+        self.preflight.shutdown()
 
     def _on_metrics(self, step: int, stage: str, metrics: dict) -> None:
         self.metrics.add_metrics(step, stage, metrics)

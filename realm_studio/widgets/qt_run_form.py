@@ -84,7 +84,8 @@ class QtRunForm(QGroupBox):
         self.recipe.addItems(RECIPES)
         self.run_edit = QLineEdit(placeholderText="automatic (recipe-date-time)")
         self.fields: dict[str, QLineEdit] = {}
-        form = QFormLayout()
+        self._extra_overrides: list = []  # (config -> --set items) of the settings added with add_setting
+        form = self._form = QFormLayout()
         form.addRow("Recipe", self.recipe)
         form.addRow("Run name", self.run_edit)
         for key in KEY_SETTINGS:
@@ -105,6 +106,13 @@ class QtRunForm(QGroupBox):
                        QLabel("Command:"), self.command_label):
             layout.addWidget(widget)
         self.setMaximumWidth(440)
+
+    def add_setting(self, label: str, widget: QWidget, overrides, changed) -> None:
+        """One more row whose ``overrides(config)`` join the form's (the tracker choice): shown in the
+        command, checked with the rest, and the form updates on its ``changed`` signal."""
+        self._form.addRow(label, widget)
+        self._extra_overrides.append(overrides)
+        changed.connect(self._on_edited)
 
     # -- model → view -------------------------------------------------------------------
 
@@ -160,7 +168,7 @@ class QtRunForm(QGroupBox):
             current = config_value(self.config, key)
             if edit.text().strip() != str(current):
                 out.append(override_literal(key, edit.text().strip(), current))
-        return out
+        return out + [item for overrides in self._extra_overrides for item in overrides(self.config)]
 
     def validate(self) -> Config | None:
         """The run's config, or None with the one-line reason shown under the form."""

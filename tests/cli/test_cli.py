@@ -33,7 +33,8 @@ def one_line_error(proc) -> str:
 
 def test_help_lists_every_verb():
     out = engine("--help").stdout
-    for verb in ("init", "import", "routes", "train", "resume", "stop", "cancel", "eval", "export", "runs", "demo"):
+    for verb in ("init", "import", "routes", "train", "resume", "stop", "cancel", "eval", "export", "runs", "demo",
+                 "serve", "chat", "rewards", "preflight", "tensorboard"):
         assert verb in out
 
 
