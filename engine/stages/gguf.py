@@ -25,10 +25,11 @@ from pathlib import Path
 
 from ..config import GGUF_QUANTS, Config
 from ..errors import UserError
+from ..fsutil import file_digest
 from ..method.prompts import student_user_text
 from ..project import problems_path
 from ..runs import finished_run
-from .export import VERIFY_PROBLEMS, _digest, _partial_folder, model_card, publish
+from .export import VERIFY_PROBLEMS, _partial_folder, model_card, publish
 
 EXACT_QUANTS = ("f16", "q8_0")  # must answer as the safetensors model does; q4_k_m may not
 PROMPT_SLOT = "\x00PROMPT\x00"  # rendered through the model's prompt format, then replaced by Ollama's {{ .Prompt }}
@@ -68,7 +69,7 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
         step(3)
         template = render_prompt(tokenizer, PROMPT_SLOT, cfg.model.prompt_format)
         (tmp / "Modelfile").write_text(modelfile(name, template, cfg), encoding="utf-8")
-        card = model_card(run, recipe, cfg, _digest(problems_path(project)))
+        card = model_card(run, recipe, cfg, file_digest(problems_path(project)))
         (tmp / "README.md").write_text(card + gguf_card(name, quant), encoding="utf-8")
         publish(tmp, out)
     finally:
