@@ -206,7 +206,19 @@ def load_model(model_cfg: ModelSection, path: str | None = None, *, device: str 
         raise UserError(f"model {model_cfg.name!r}: cannot load ({first_line(err)})",
                         hint="give a local folder, or a hub id reachable from this machine") from None
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=model_cfg.trust_remote_code)
+    contiguous_head_input(model)
     return model.to(device).eval()
+
+
+def contiguous_head_input(model) -> None:
+    """Give the output layer a contiguous input. ``generate`` hands it a strided slice (the last
+    position of every row), and PyTorch's CPU bf16 ``linear`` with such an input and a weight that
+    needs no gradient (a merged model, a LoRA run's frozen base) allocates a copy of the weight per
+    row: 10 GB for 30 rows of Gemma 3's 262k-token layer (torch 2.13; a run's evaluation was
+    killed for memory). Copying the slice costs one row of hidden states."""
+    head = model.get_output_embeddings()
+    if head is not None:
+        head.register_forward_pre_hook(lambda _module, args: (args[0].contiguous(), *args[1:]))
 
 
 # ----------------------------------------------------------------------------- prompts

@@ -17,12 +17,15 @@ def load_chain(model, chain: list[Path]):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from .models import contiguous_head_input
+
     for final in chain:
         if (final / "adapter_config.json").exists():
             model = PeftModel.from_pretrained(model, str(final)).merge_and_unload()
         else:
             device, dtype = model.device, model.dtype
             model = AutoModelForCausalLM.from_pretrained(str(final), dtype=dtype).to(device)
+            contiguous_head_input(model)
     return model.eval()
 
 

@@ -98,3 +98,21 @@ def test_this_cpu_kind_computes_bf16_natively():
 
     flags = open("/proc/cpuinfo").read()
     assert cpu_has_bf16() is (" avx512_bf16" in flags or " amx_bf16" in flags)
+
+
+def test_the_output_layer_gets_a_contiguous_input_in_loaded_and_merged_models(tiny_model_dir, tmp_path):
+    """generate slices the last position (a strided view); on a CPU a bf16 linear with that input
+    and a frozen weight copies the weight once per row (10 GB for Gemma 3 at batch 30)."""
+    import torch
+
+    from engine.hf.trained import load_chain
+
+    seen = []
+    for model in (load_model(ModelSection(device="cpu"), str(tiny_model_dir)),
+                  load_chain(load_model(ModelSection(device="cpu"), str(tiny_model_dir)), [tiny_model_dir])):
+        head = model.get_output_embeddings()
+        head.register_forward_pre_hook(lambda _m, args: seen.append(args[0].is_contiguous()))
+        hidden = torch.randn(3, 5, head.in_features, dtype=head.weight.dtype)[:, -1:, :]
+        assert not hidden.is_contiguous()
+        head(hidden)
+    assert seen == [True, True]
