@@ -157,6 +157,7 @@ def child(project: Path, run_name: str, until_steps: int, live: bool) -> dict:
 
     from realm_studio.engine_client import EngineClient
     from realm_studio.panels.qt_train_panel import QtTrainPanel
+    from realm_studio.widgets.qt_live_metrics import series_name
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     panel = QtTrainPanel(EngineClient())
@@ -168,11 +169,11 @@ def child(project: Path, run_name: str, until_steps: int, live: bool) -> dict:
     start = time.perf_counter()
     panel.set_project(project)
     panel.attach(run_name)
-    loss = panel.metrics.plot_of("loss")
+    loss, name = panel.metrics.plot_of("loss"), series_name("rl", "loss")  # each stage's loss is a series of its own
     samples, last = [], time.perf_counter()
 
     def last_step() -> float:
-        return loss.series["loss"].x[-1] if "loss" in loss.series and loss.series["loss"].size else 0
+        return loss.series[name].x[-1] if name in loss.series and loss.series[name].size else 0
 
     while last_step() < until_steps and time.monotonic() < deadline:
         app.processEvents()
@@ -182,7 +183,7 @@ def child(project: Path, run_name: str, until_steps: int, live: bool) -> dict:
         time.sleep(0.005)
     seconds = time.perf_counter() - start
     panel.metrics.redraw()
-    points = loss.curve_point_count("loss")
+    points = loss.curve_point_count(name)
     panel.shutdown()
     return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_samples_mb": samples, "loss_points_drawn": points,
             "last_step": last_step()}

@@ -140,8 +140,8 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
         go_menu = self.menuBar().addMenu("&Go")
-        for index, (key, _panel_class, label) in enumerate(STEPS, start=1):
-            self._action(go_menu, label, QKeySequence(f"Ctrl+{index}"), lambda key=key: self.show_step(key))
+        for index, (key, _panel_class, label) in enumerate(STEPS, start=1):  # Ctrl+1 … Ctrl+9, then Ctrl+0
+            self._action(go_menu, label, QKeySequence(f"Ctrl+{index % 10}"), lambda key=key: self.show_step(key))
         self._fill_recent_menu()
 
     def _action(self, menu, text, shortcut, slot) -> QAction:

@@ -14,6 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
+from engine.events import int_field, number
+
 MAX_ROWS = 2000
 PREVIEW_CHARS = 200
 COLUMNS = ("step", "rank", "hinted", "rewards", "prompt", "completion")
@@ -33,11 +35,15 @@ def _one_line(text: str) -> str:
 
 
 def _step_key(sample: dict) -> tuple:
-    return sample.get("stage"), sample.get("step")
+    """(stage, step) of a sample, hashable whatever a damaged log holds in those fields."""
+    stage = sample.get("stage")
+    return (stage if isinstance(stage, str) else None), int_field(sample, "step")
 
 
 def _total(sample: dict) -> float:
-    return round(sum(v for v in (sample.get("rewards") or {}).values() if isinstance(v, (int, float))), 9)
+    rewards = sample.get("rewards")
+    values = (number(v) for v in rewards.values()) if isinstance(rewards, dict) else ()
+    return round(sum(v for v in values if v is not None), 9)
 
 
 class SampleTableModel(QAbstractTableModel):
