@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from engine.events import number
+
 ZERO_STD_SHARE = 0.9  # frac_reward_zero_std at or above this: (nearly) no group has a signal
 STEPS = 5  # that many logged RL steps in a row
 ADVICE = ("What usually fixes it: distil first (recipe realm-r1), more completions per prompt "
@@ -22,7 +24,7 @@ class LearningSignal:
         self.warning = ""
 
     def add(self, metrics: dict) -> str:
-        zero_std, grad = metrics.get("frac_reward_zero_std"), metrics.get("grad_norm")
+        zero_std, grad = number(metrics.get("frac_reward_zero_std")), number(metrics.get("grad_norm"))
         if zero_std is None and grad is None:
             return self.warning
         self._recent.append((zero_std, grad))
