@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon
 
-from engine.events import METRICS, read_events
+from engine.events import METRICS, int_field, iter_events, number
 from engine.project import EVAL_SUMMARY, run_folder
 from engine.runs import LIVE_STATES, list_runs
 
@@ -29,8 +29,10 @@ def headline(project: Path, run_name: str) -> str:
         s = json.loads(summary.read_text(encoding="utf-8"))
         return f"held-out accuracy {s['accuracy_without_routes']:.1%} (autonomy gap {s['autonomy_gap']:+.1%})"
     last: dict = {}
-    for event in read_events(run.events, {METRICS}):
-        last.update({name: (event["stage"], event["step"], value) for name, value in event["metrics"].items()})
+    for event in iter_events(run.events, {METRICS}):  # a part at a time: a long run's log is never all in memory
+        metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else {}
+        last.update({name: (event.get("stage"), int_field(event, "step"), number(metrics[name]))
+                     for name in HEADLINES if name in metrics})
     for name in HEADLINES:
         if last.get(name) and last[name][2] is not None:
             stage, step, value = last[name]
