@@ -174,7 +174,7 @@ def _run_stages(project: Path, run: RunFolder, recipe: str, cfg, events: EventWr
         if "rl" in stages and not run.checkpoints.exists():  # before a fresh RL run: can the rewards tell right from wrong?
             from .stages.reward_bench import reward_warnings
 
-            for line in reward_warnings(project, cfg):
+            for line in reward_warnings(project, cfg, ctx.data):
                 events.emit(WARNING, message=line)
         for i, stage in enumerate(stages):
             if run.stage_finished(stage):

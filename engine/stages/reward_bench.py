@@ -53,9 +53,11 @@ def bench_rewards(project: Path, *, samples: int = 0, model: str = "base", max_r
     return result
 
 
-def reward_warnings(project: Path, cfg: Config) -> list[str]:
-    """One line per reward that cannot separate the stored routes it should (empty without routes)."""
-    rows = _route_rows(Path(project), _problems(Path(project)), cfg, WARNING_ROUTES)
+def reward_warnings(project: Path, cfg: Config, data: Path | None = None) -> list[str]:
+    """One line per reward that cannot separate the stored routes it should (empty without routes);
+    ``data``: where the problems and routes are (a run's snapshot), the project by default."""
+    data = Path(data or project)
+    rows = _route_rows(data, _problems(data), cfg, WARNING_ROUTES)
     if not rows:
         return []
     return _score_all(Path(project), cfg, {"routes": rows, "samples": []}, None)["warnings"]
