@@ -42,7 +42,9 @@ def measure(scale: float = 20, paths: tuple[str, ...] = (FUZZ_TESTS,)) -> dict:
         test["failed"] += case["status"] == "failed"
         test["slowest_s"] = max(test["slowest_s"], case["timing"].get("execute:test", 0.0))
     summary = (proc.stdout.strip().splitlines() or [""])[-1]
-    return {"returncode": proc.returncode, "summary": summary, "tests": dict(tests)}
+    # pytest's short summary: "FAILED tests/fuzz/test_x.py::test_y - Error: first line", one per failing test
+    failures = [line.removeprefix("FAILED ") for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+    return {"returncode": proc.returncode, "summary": summary, "tests": dict(tests), "failures": failures}
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -54,7 +56,10 @@ def run(quick: bool = False) -> list[Row]:
                 f"{len(tests)} tests at {scale}x the suite's budget: {result['summary']}"),
             Row("fuzz", "failing cases", sum(t["failed"] for t in tests.values()), "cases", "a crash's shrinking included"),
             Row("fuzz", "slowest case", tests[slowest]["slowest_s"], "s", slowest)]
-    rows += [Row("fuzz", name, t["cases"], "cases", f"slowest {t['slowest_s']:.3g} s") for name, t in sorted(tests.items())]
+    rows += [Row("fuzz", name, t["cases"], "cases",
+                 f"slowest {t['slowest_s']:.3g} s" + (f", {t['failed']} failing" if t["failed"] else ""))
+             for name, t in sorted(tests.items())]
+    rows += [Row("fuzz", "crash found", 1, "test", failure[:300]) for failure in result["failures"]]
     return rows
 
 

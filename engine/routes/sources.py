@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UserError
+from ..events import number
 from ..method.prompts import plain_prompt
 
 KINDS = ("model", "endpoint", "file")
@@ -236,10 +237,20 @@ def _parse_row(line: str, problems_by_id: dict) -> tuple[FileRow | None, str | N
     if not isinstance(text, str) or not text.strip():
         return None, "empty text"
     temperature = obj.get("temperature")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
-        return None, f"temperature must be a number, got {temperature!r}"
+    if temperature is not None:
+        temperature = number(temperature)  # None for a wrong type, NaN, infinity or an integer too large for a float
+        if temperature is None or temperature < 0:
+            return None, f"temperature must be a number from 0 up, got {repr(obj['temperature'])[:40]}"
     guided = obj.get("guided", False)
     if not isinstance(guided, bool):
         return None, f"guided must be true or false, got {guided!r}"
-    meta = {k: v for k, v in obj.items() if k not in FILE_KEYS and (v is None or isinstance(v, (str, int, float)))}
-    return FileRow(problem_id, text, None if temperature is None else float(temperature), guided, meta), None
+    meta = {k: v for k, v in obj.items() if k not in FILE_KEYS and _storable(v)}
+    return FileRow(problem_id, text, temperature, guided, meta), None
+
+
+def _storable(value) -> bool:
+    """Whether an extra field can ride along in routes.parquet as it is (a 64-bit integer, a finite
+    float, a string, a null); others are dropped rather than failing the whole import at write time."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -2**63 <= value < 2**63
+    return value is None or isinstance(value, (str, bool)) or number(value) is not None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.config import RECIPE_STAGES, Config, describe_fields
 from engine.errors import UserError
-from engine.events import PROGRESS, read_events
+from engine.events import PROGRESS, number, read_events
 from engine.runs import RunFolder, list_runs, read_run_config
 
 # A newcomer's first run on a CPU: minutes, not hours (the demo's --quick is smaller still).
@@ -77,7 +77,8 @@ def _measured(project: Path, stage: str) -> tuple[float, float, str] | None:
         run = RunFolder(project, listed["name"])
         if not run.events.exists() or run.events.stat().st_size > MAX_TIMED_LOG:
             continue
-        stamps = [e["ts"] for e in read_events(run.events, {PROGRESS}) if e.get("stage") == stage]
+        stamps = [t for e in read_events(run.events, {PROGRESS})
+                  if e.get("stage") == stage and (t := number(e.get("ts"))) is not None]
         gaps = [b - a for a, b in zip(stamps[1:], stamps[2:]) if b > a]  # the first step pays start-up
         if gaps:
             try:

@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from engine.events import number
 from engine.method.stats import wilson_interval
 
 from .qt_theme import plot_colours
@@ -23,15 +24,17 @@ WIDTH = 0.35
 
 def accuracy_and_interval(summary: dict, block: str, key: str) -> tuple[float, float, float] | None:
     """(accuracy, low, high) of one measure of a summary, or None when it has none."""
-    accuracy = summary.get(key)
-    if not isinstance(accuracy, (int, float)):
+    accuracy = number(summary.get(key))  # a summary from another version, or a damaged one, may hold anything
+    if accuracy is None:
         return None
-    detail = summary.get(block) or {}
+    detail = summary.get(block) if isinstance(summary.get(block), dict) else {}
     interval = detail.get("interval")
-    if not (isinstance(interval, list) and len(interval) == 2):
-        n = int(detail.get("n") or summary.get("n") or 0)
-        interval = list(wilson_interval(round(accuracy * n), n)) if n else [accuracy, accuracy]
-    return float(accuracy), float(interval[0]), float(interval[1])
+    if isinstance(interval, list) and len(interval) == 2 and None not in (bounds := [number(x) for x in interval]):
+        return accuracy, bounds[0], bounds[1]
+    n = number(detail.get("n")) or number(summary.get("n")) or 0
+    n = int(n) if 0 < n < 2**31 else 0
+    low, high = wilson_interval(round(min(max(accuracy, 0.0), 1.0) * n), n) if n else (accuracy, accuracy)
+    return accuracy, low, high
 
 
 class QtAccuracyChart(QWidget):

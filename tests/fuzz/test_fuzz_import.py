@@ -302,6 +302,7 @@ def route_lines(draw) -> bytes:
 @budget(100)
 @given(data=route_lines())
 @example(data=b"[" * 5000 + b"\n")  # found by the fuzzer: nested past the stack
+@example(data=b'{"problem_id": "p0", "text": "0\\nAnswer: 3", "temperature": 1' + b"0" * 320 + b'}\n')  # found: too large for a float
 def test_routes_file(data, routes_project, tmp_path):
     source = tmp_path / "routes.jsonl"
     source.write_bytes(data)

@@ -15,7 +15,7 @@ import uuid
 import pytest
 import tomli_w
 from fuzz_testkit import budget
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from engine.config import Config, config_to_toml, save_config
@@ -91,6 +91,13 @@ def panels(qtbot):
 @budget(60)
 @given(status=st.none() | status_files, log=st.none() | event_logs, config=st.none() | config_files,
        checkpoints=checkpoint_names, summary=st.none() | summaries, ledger=st.none() | ledgers)
+# found by the fuzzer: a progress event without its time stamp (the Train form's ETA), and a summary
+# whose problem count is not a number (the Evaluate chart's interval)
+@example(status=None, log=b'{"type": "progress", "stage": "rl"}\n', config=None, checkpoints=[], summary=None, ledger=None)
+@example(status=None, log=None, config=None, checkpoints=[], ledger=None,
+         summary=b'{"accuracy_without_routes": 0.5, "accuracy_with_routes": 0.25, "n": "-Infinity"}')
+@example(status=None, log=None, config=None, checkpoints=[], ledger=None,
+         summary=b'{"accuracy_without_routes": 0.5, "n": {"a": 1}, "with_routes": {"interval": ["x", 1]}}')
 def test_the_panels_open_a_project_whatever_its_run_folders_hold(status, log, config, checkpoints, summary, ledger,
                                                                   panels, tmp_path):
     project = tmp_path / uuid.uuid4().hex[:8]
