@@ -64,11 +64,13 @@ def preflight(project: Path, recipe: str, overrides: list[str], progress=None) -
 
 
 def _one_step(cfg):
-    """The run's config, one step per stage and no checkpoint."""
+    """The run's config, one step per stage, no checkpoint and no held-out curve (it evaluates at a
+    stage's first and last step: in a one-step dry run, twice, and the step would be timed with it)."""
     return dataclasses.replace(
         cfg, distill=dataclasses.replace(cfg.distill, max_steps=1, save_steps=NO_SAVE),
         rl=dataclasses.replace(cfg.rl, max_steps=1, save_steps=NO_SAVE, samples_per_step=0),
-        fade=dataclasses.replace(cfg.fade, schedule="constant", start=1.0))
+        fade=dataclasses.replace(cfg.fade, schedule="constant", start=1.0),
+        eval=dataclasses.replace(cfg.eval, every_steps=0, keep_best=False))
 
 
 def _dry_step(ctx, stage: str, before: tuple[str, ...], device: str, steps: int) -> dict:

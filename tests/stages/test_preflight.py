@@ -62,3 +62,13 @@ def test_what_will_not_fit_is_one_line_naming_the_settings_to_change():
 ])
 def test_out_of_memory_is_told_from_other_failures(error, oom):
     assert _out_of_memory(error) is oom
+
+
+def test_the_dry_step_is_timed_without_the_held_out_curve(project, monkeypatch):
+    # the curve evaluates at a stage's first and last step: in a one-step dry run, twice, inside the timed step
+    def evaluating(*args, **kwargs):
+        raise AssertionError("the dry step evaluated the held-out curve")
+
+    monkeypatch.setattr("engine.stages.heldout.HeldOutCurve.__init__", evaluating)
+    result = preflight(project, "realm-r1", ["rl.max_steps=2", "eval.every_steps=1", "eval.keep_best=true"])
+    assert [s["stage"] for s in result["stages"]] == ["distill", "rl"] and result["eta_s"] > 0
