@@ -4,7 +4,9 @@
 imports its routes file on the Routes page and reads a diff, saves a linear fade, starts a
 realm-r1 run, stops it, resumes it to the end, evaluates the base model and the run, reads a
 problem's answers and exports the run — writing OUT/report.json and screenshots of each page.
-``smoke`` opens it and visits every page. ``screenshots`` walks the pages for the README's
+``smoke`` opens it and visits every page. ``heldout`` follows PROJECT's live run (one that logs
+the held-out curve, ``eval.every_steps``) from the Runs page into Train, and shoots the curve once
+two of its points are in. ``screenshots`` walks the pages for the README's
 pictures (docs/screenshots, from a project whose routes are imported), including
 the route diff of one negative of each error kind. Run under Xvfb with QT_QPA_PLATFORM=xcb
 (``tests/gui/test_real_x.py`` does).
@@ -213,6 +215,22 @@ def screenshots(drive: Driver, window: QtMainWindow, project: Path, out: Path) -
     drive.shot("settings")
 
 
+def heldout(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> None:
+    window.open_project(project)
+    runs = step_button(drive, window, "runs")
+    live = [r["name"] for r in runs.runs if r.get("state") in ("running", "queued")]
+    if not live:
+        raise ScenarioFailed(f"no live run in {project} to follow")
+    runs.select(live[:1])
+    drive.click(runs.attach_button)
+    train = window.panels["train"]
+    drive.wait_until(lambda: window.current_step() == "train", "the Train page", 10)
+    curve = train.metrics.plot_of("eval/accuracy_without_routes")
+    drive.wait_until(lambda: any(line.size >= 2 for name, line in curve.series.items() if "without" in name),
+                     "two points of the held-out curve", 3600)
+    drive.shot("train-heldout-curve")
+
+
 def run(mode: str, project: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app, window = open_window(out)
@@ -220,7 +238,7 @@ def run(mode: str, project: Path, out: Path) -> int:
     drive.wait_until(lambda: window.windowHandle() is not None and window.windowHandle().isExposed(),
                      "the window to be on screen", 30)
     try:
-        {"smoke": smoke, "main-path": main_path, "screenshots": screenshots}[mode](drive, window, project, out)
+        {"smoke": smoke, "main-path": main_path, "screenshots": screenshots, "heldout": heldout}[mode](drive, window, project, out)
     except (ScenarioFailed, Exception) as err:  # noqa: BLE001 (the report says what happened, the test fails)
         drive.shot("failure")
         drive.report(out / "report.json", False, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
