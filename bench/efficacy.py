@@ -138,6 +138,9 @@ def report(project: Path, size: str, domain: str, summaries: dict, names: dict[s
     def pct(x):
         return "n/a" if x is None else f"{100 * x:.1f} %"
 
+    def points(x):  # a difference of two accuracies
+        return "n/a" if x is None else f"{100 * x:+.1f} pts"
+
     lines = [f"### {domain}, size {size} ({time.strftime('%Y-%m-%d')}, {minutes:.0f} min on this machine)", "",
              "| variant | what it is | acc without routes [95 % CI] | acc with routes [95 % CI] | autonomy gap | "
              "format failures [95 % CI] | most common answer | vs rft without routes (paired 95 % CI) |",
@@ -159,7 +162,7 @@ def report(project: Path, size: str, domain: str, summaries: dict, names: dict[s
                 diff = sum(mine) / n - sum(reference) / n
                 versus = f"{100 * diff:+.1f} ({100 * d_low:+.1f} to {100 * d_high:+.1f})"
         lines.append(f"| {variant.name} | {variant.what} | {accuracy_cell(s, 'without_routes')} | "
-                     f"{accuracy_cell(s, 'with_routes')} | {pct(s.get('autonomy_gap'))} | "
+                     f"{accuracy_cell(s, 'with_routes')} | {points(s.get('autonomy_gap'))} | "
                      f"{pct(s.get('format_failure_rate'))} [{100 * low:.1f}, {100 * high:.1f}] | "
                      f"{bias.get('most_common')!r} ({pct(bias.get('share'))}) | {versus} |")
     settings = next(iter(summaries.values())).get("settings", {})
@@ -186,8 +189,8 @@ def plot_curves(curves: dict[str, dict], path: Path) -> bool:
     plot = pg.PlotWidget(title="held-out accuracy during training (solid: without routes, dashed: with)")
     plot.resize(900, 520)
     plot.addLegend(offset=(10, 10))
-    plot.setLabel("bottom", "training step of the variant's own stage")
-    plot.setLabel("left", "accuracy on the curve's held-out problems")
+    plot.setLabel("bottom", "step (of the variant's own stage)")
+    plot.setLabel("left", "held-out accuracy")
     plot.getAxis("left").enableAutoSIPrefix(False)
     plot.setYRange(0, 1)
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
