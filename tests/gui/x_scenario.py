@@ -6,7 +6,8 @@ realm-r1 run, stops it, resumes it to the end, evaluates the base model and the 
 problem's answers and exports the run — writing OUT/report.json and screenshots of each page.
 ``smoke`` opens it and visits every page. ``heldout`` follows PROJECT's live run (one that logs
 the held-out curve, ``eval.every_steps``) from the Runs page into Train, and shoots the curve once
-two of its points are in. ``screenshots`` walks the pages for the README's
+two of its points are in. ``playground`` asks one held-out problem of the base model (A) and of
+PROJECT's run ``$REALM_X_RUN`` with its candidate routes (B), and shoots both verdicts. ``screenshots`` walks the pages for the README's
 pictures (docs/screenshots, from a project whose routes are imported), including
 the route diff of one negative of each error kind. Run under Xvfb with QT_QPA_PLATFORM=xcb
 (``tests/gui/test_real_x.py`` does).
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
 from realm_studio.main_window import QtMainWindow  # noqa: E402
@@ -231,6 +232,24 @@ def heldout(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> No
     drive.shot("train-heldout-curve")
 
 
+def playground(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> None:
+    import os
+
+    window.open_project(project)
+    page = step_button(drive, window, "playground")
+    base, trained = page.columns
+    drive.choose(page.problem, page.problem.itemText(1))  # the first held-out problem
+    drive.choose(base.model, "base")
+    drive.choose(trained.model, f"run:{os.environ['REALM_X_RUN']}")
+    drive.wait_until(lambda: all(c.state.text().startswith("ready") for c in page.columns), "both models to load", 300)
+    box = trained.routes  # laid out across the column: click its indicator, not the empty middle
+    drive.click(box, QPoint(8, box.height() // 2))
+    drive.wait_until(box.isChecked, "B's routes to be on", 10)
+    drive.click(page.send_button)
+    drive.wait_until(lambda: all(c.verdict.text() for c in page.columns), "both verdicts", 600)
+    drive.shot("playground")
+
+
 def run(mode: str, project: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app, window = open_window(out)
@@ -238,7 +257,8 @@ def run(mode: str, project: Path, out: Path) -> int:
     drive.wait_until(lambda: window.windowHandle() is not None and window.windowHandle().isExposed(),
                      "the window to be on screen", 30)
     try:
-        {"smoke": smoke, "main-path": main_path, "screenshots": screenshots, "heldout": heldout}[mode](drive, window, project, out)
+        {"smoke": smoke, "main-path": main_path, "screenshots": screenshots, "heldout": heldout,
+         "playground": playground}[mode](drive, window, project, out)
     except (ScenarioFailed, Exception) as err:  # noqa: BLE001 (the report says what happened, the test fails)
         drive.shot("failure")
         drive.report(out / "report.json", False, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
