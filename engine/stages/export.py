@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import DiskFull, UserError, first_line
@@ -81,8 +82,7 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
     needed = sum(map(folder_bytes, chain)) if adapter_only else weights_bytes(model) + SAVE_SLACK_BYTES
     ensure_free_space(out.parent, needed, f"exporting {run_name}", hint="free some space there, or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _partial_folder(out)
-    try:
+    with staging(out, f"while exporting {run_name}", hint="free some space there, or choose another --out") as tmp:
         if adapter_only:
             for final in chain:
                 shutil.copytree(final, tmp / f"adapter-{final.parent.name}",
@@ -97,13 +97,6 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
         _scrub_paths(tmp, [str(project.resolve()), str(Path.home()), str(Path(path).resolve())])
         step(2)
         publish(tmp, out)
-    except Exception as err:
-        if is_disk_full(err):  # the half-written export goes with its temp folder, below
-            raise DiskFull(f"{out.parent}: the disk filled up while exporting {run_name} ({first_line(err)})",
-                           hint="free some space there, or choose another --out") from None
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     step(3)
 
     # reload from disk and re-score against the in-memory model
@@ -121,6 +114,21 @@ def export_run(project: Path, run_name: str, out: Path, *, adapter_only: bool = 
     agree = sum(a == b for a, b in zip(before, after))
     return {"path": str(out), "adapter_only": adapter_only, "verified": agree == len(test),
             "rescore": {"agree": agree, "total": len(test)}, "files": sorted(p.name for p in out.iterdir())}
+
+
+@contextmanager
+def staging(out: Path, doing: str, hint: str):
+    """A temp folder beside ``out`` to write an export into (then ``publish`` it), removed whatever
+    happens; a disk that fills up meanwhile becomes one line: "<folder>: the disk filled up <doing>"."""
+    tmp = _partial_folder(out)
+    try:
+        yield tmp
+    except Exception as err:
+        if is_disk_full(err):
+            raise DiskFull(f"{out.parent}: the disk filled up {doing} ({first_line(err)})", hint=hint) from None
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _partial_folder(out: Path) -> Path:

@@ -24,12 +24,12 @@ import sys
 from pathlib import Path
 
 from ..config import GGUF_QUANTS, Config
-from ..errors import DiskFull, UserError, first_line
-from ..fsutil import ensure_free_space, file_digest, is_disk_full
+from ..errors import UserError
+from ..fsutil import ensure_free_space, file_digest
 from ..method.prompts import student_user_text
 from ..project import problems_path
 from ..runs import finished_run
-from .export import VERIFY_PROBLEMS, _partial_folder, model_card, publish
+from .export import VERIFY_PROBLEMS, model_card, publish, staging
 
 EXACT_QUANTS = ("f16", "q8_0")  # must answer as the safetensors model does; q4_k_m may not
 # Peak bytes in the temp folder per byte of float32 weights: the saved Hugging Face folder (1),
@@ -64,9 +64,8 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
     hint = "free some space there, or choose another --out"
     ensure_free_space(out.parent, needed, f"the {quant} GGUF export of {run_name}", hint=hint)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _partial_folder(out)
     name = f"{run.name}-{quant}.gguf"
-    try:
+    with staging(out, f"during the {quant} GGUF export of {run_name}", hint=hint) as tmp:
         hf_dir = tmp / "hf"
         model.save_pretrained(hf_dir, safe_serialization=True)
         tokenizer.save_pretrained(hf_dir)
@@ -79,13 +78,6 @@ def export_gguf(project: Path, run_name: str, out: Path, *, quant: str = "q8_0",
         card = model_card(run, recipe, cfg, file_digest(problems_path(project)))
         (tmp / "README.md").write_text(card + gguf_card(name, quant), encoding="utf-8")
         publish(tmp, out)
-    except Exception as err:
-        if is_disk_full(err):  # the half-written export goes with its temp folder, below
-            raise DiskFull(f"{out.parent}: the disk filled up during the {quant} GGUF export of {run_name} "
-                           f"({first_line(err)})", hint=hint) from None
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     step(4)
     test = [p for p in read_problems(problems_path(project)) if p.split == "test"][:verify_problems]
     agreement = compare_answers(model, tokenizer, cfg, out / name, test)

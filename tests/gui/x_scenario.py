@@ -15,6 +15,7 @@ the route diff of one negative of each error kind. Run under Xvfb with QT_QPA_PL
 
 from __future__ import annotations
 
+import os
 import sys
 import tomllib
 import traceback
@@ -233,8 +234,6 @@ def heldout(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> No
 
 
 def playground(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> None:
-    import os
-
     window.open_project(project)
     page = step_button(drive, window, "playground")
     base, trained = page.columns
