@@ -146,6 +146,10 @@ class RLSection:
     max_completion_length: int = _f(0, "Longest completion, in tokens (0: from the data: the 99th percentile of the "
                                        "project's routes plus a verdict line per candidate shown).", lo=0)
     temperature: float = _f(1.0, "Sampling temperature of rollouts.", lo=0.0, lo_open=True)
+    top_p: float = _f(1.0, "Nucleus sampling of rollouts: sample only from the smallest set of tokens holding this "
+                           "much probability (1: off). Cuts the long tail of a 262k-token vocabulary that a correctness "
+                           "reward would otherwise reinforce (docs/EFFICACY.md).", lo=0.0, hi=1.0, lo_open=True)
+    top_k: int = _f(0, "Sample rollouts only from the k most likely tokens (0: off).", lo=0)
     beta: float = _f(0.0, "KL coefficient (0: no reference model).", lo=0.0)
     candidate_mix: str = _f("contrastive", "Candidates shown: >=1 positive and >=1 negative, or positives only.",
                             choices=("contrastive", "positives-only"))
@@ -185,6 +189,10 @@ class TrainSection:
     report_to: str = _f("none", "Experiment tracker that also gets every metric and the run's evaluation, all local: "
                         "tensorboard (runs/<run>/tensorboard), mlflow (file store mlruns/), trackio (trackio/), "
                         "wandb (offline, runs/<run>/wandb).", choices=TRACKERS)
+    optimizer: str = _f("auto", "AdamW implementation: auto (fused single-kernel AdamW on a CUDA GPU, plain elsewhere), "
+                        "adamw_torch, adamw_torch_fused.", choices=("auto", "adamw_torch", "adamw_torch_fused"))
+    compile: bool = _f(False, "Compile the training forward and backward with torch.compile (a GPU pays the compile "
+                       "time, about a minute, back over a long run; rollouts are compiled on their own).")
 
 
 @dataclass

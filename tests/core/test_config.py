@@ -34,6 +34,9 @@ def test_init_writes_a_config_that_loads_back_identically(tmp_path):
     ({"fade": {"k_show": 2, "k_show_min": 3}}, "fade.k_show_min: must be <= fade.k_show (2), got 3"),
     ({"data": {"answer_type": "python"}}, "data.python_verifier: required when data.answer_type = 'python'"),
     ({"data": {"regex": "("}}, "data.regex: not a valid regular expression"),
+    ({"rl": {"top_p": 0}}, "rl.top_p: must be in (0.0, 1.0], got 0.0"),
+    ({"rl": {"top_k": -1}}, "rl.top_k: must be >= 0, got -1"),
+    ({"train": {"optimizer": "sgd"}}, "train.optimizer: must be one of auto, adamw_torch, adamw_torch_fused"),
     ({"rl": {"lr": 1}}, "rl.lr: unknown key"),
     ({"training": {}}, "training: unknown section"),
     ({"rl": 3}, "rl: must be a table"),
@@ -85,3 +88,11 @@ def test_every_key_is_described_for_the_gui():
     keys = {d["key"]: d for d in describe_fields()}
     assert keys["fade.start"]["lo"] == 0.0 and keys["fade.start"]["hi"] == 1.0
     assert all(d["help"] for d in keys.values())
+
+
+def test_the_auto_optimizer_is_the_fused_adamw_on_a_gpu_only():
+    from engine.stages.training import optimizer
+
+    assert optimizer("auto", on_gpu=True) == "adamw_torch_fused"
+    assert optimizer("auto", on_gpu=False) == "adamw_torch"  # the fused kernel is a CUDA one
+    assert optimizer("adamw_torch", on_gpu=True) == "adamw_torch"  # a user's choice stands

@@ -143,3 +143,19 @@ def test_a_second_engine_on_the_same_run_is_refused(project):
         other.path.write_text("1")  # pid 1 is alive: another engine holds it
         with pytest.raises(UserError, match=re.escape("already running in engine process 1")):
             other.acquire()
+
+
+def test_rollout_sampling_keeps_to_rl_top_k(project):
+    """rl.top_k / rl.top_p reach the rollouts: with k = 1 every completion of a prompt is the same
+    text (the step's best and worst sample agree), without it a T = 1 group differs."""
+    def best_and_worst(top_k: int) -> list[set[str]]:
+        name = f"top-k-{top_k}"
+        assert train(project, "grpo", name, overrides=[f"rl.top_k={top_k}", "rl.top_p=0.9", "rl.prompts_per_step=1",
+                                                       "rl.num_generations=4", "rl.max_steps=2"]) == "finished"
+        per_step: dict[int, set[str]] = {}
+        for event in events_of(RunFolder(project, name).path, "sample"):
+            per_step.setdefault(event["step"], set()).add(event["completion"])
+        return list(per_step.values())
+
+    assert all(len(texts) == 1 for texts in best_and_worst(1))
+    assert any(len(texts) == 2 for texts in best_and_worst(0))
