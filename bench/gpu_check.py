@@ -352,6 +352,45 @@ def sft_figures(seconds: list[float], cumulative_tokens: list[float], n_params: 
             "mfu": round(mfu, 3) if mfu is not None else None, "peak_mem_gib": peak_memory_gib()}
 
 
+# The SFT tuning candidates, one change at a time on the same rows: (what, batch as a multiple of
+# the shape's sft_batch, our overrides; None: plain TRL's SFTTrainer, the fair comparison at the
+# larger batch, measured before the compiled variant so that a long compile cannot cost it).
+# "fused" is what train.optimizer = auto picks on a GPU.
+SFT_VARIANTS = (
+    ("plain_adamw", 1, ['train.optimizer="adamw_torch"']),
+    ("fused_adamw", 1, ['train.optimizer="adamw_torch_fused"']),
+    ("fused_adamw", 4, ['train.optimizer="adamw_torch_fused"']),
+    ("plain_trl", 4, None),
+    ("fused_adamw_compiled", 4, ['train.optimizer="adamw_torch_fused"', "train.compile=true"]),
+)
+
+
+def sft_tuning(project: Path, model_dir: Path, shape: dict, work: Path, n_params: int, peak: float | None) -> dict:
+    """Each of SFT_VARIANTS in turn; one variant's failure is recorded and the next one still runs."""
+    from engine.launch import train
+    from engine.runs import RunFolder
+
+    figures = {}
+    for what, factor, overrides in SFT_VARIANTS:
+        batch = factor * shape["sft_batch"]
+        label = f"b{batch}_{what}"
+        reset_memory()
+        try:
+            if overrides is None:
+                figures[label] = plain_sft(project, model_dir, {**shape, "sft_batch": batch}, work / label, n_params, peak)
+            else:
+                run = f"sft-{label.replace('_', '-')}"
+                state = train(project, "rft", run, overrides=[f"distill.batch_size={batch}", *overrides])
+                run_dir = RunFolder(project, run).path
+                figures[label] = {"state": state, **sft_figures(step_times_from_events(run_dir, "distill"),
+                                                                metric_series(run_dir, "distill", "num_tokens"),
+                                                                n_params, peak)}
+        except Exception as error:  # noqa: BLE001 - one variant's failure must not hide the others
+            figures[label] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+        log(f"   {label}: {json.dumps(figures[label])}")
+    return figures
+
+
 def run_section(results: dict, name: str, fn, *args) -> None:
     reset_memory()
     log(f"== {name}")
@@ -384,7 +423,14 @@ def table(results: dict, info: dict) -> str:
              "", "| figure | plain TRL | ours |", "|---|---:|---:|"]
     lines += [f"| {label} | {a} | {b} |" for label, a, b in rows]
     lines.append(f"| **GRPO step ratio ours / plain** (target <= 0.25) | | **{ratio}** |")
+    tuning = results.get("sft_tuning", {})
+    if tuning:
+        lines += ["", f"| SFT variant (same rows, up to {info['shape']['sft_length']} tokens) | step, s | tokens/s | MFU | peak memory, GiB |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {label} | {r.get('step_s_median', '-')} | {r.get('tok_s', '-')} | {r.get('mfu', '-')} | "
+                  f"{r.get('peak_mem_gib', '-')} |" for label, r in tuning.items() if isinstance(r, dict)]
     errors = [f"{name}: {r['error']}" for name, r in results.items() if "error" in r]
+    errors += [f"sft_tuning {label}: {r['error']}" for label, r in tuning.items() if isinstance(r, dict) and "error" in r]
     return "\n".join(lines + [""] + errors)
 
 
@@ -393,7 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny shape on any device (a smoke run)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/realm-gpu-check"), help="scratch folder")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default: $OUT/gpu_check.json)")
+    parser.add_argument("--sections", default="grpo_plain,grpo_ours,sft_plain,sft_ours",
+                        help="comma-separated sections after the matmul peak (also: sft_tuning)")
     args = parser.parse_args(argv)
+    wanted = args.sections.split(",")
+    known = ("grpo_plain", "grpo_ours", "sft_plain", "sft_ours", "sft_tuning")
+    if unknown := [name for name in wanted if name not in known]:
+        parser.error(f"--sections: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     import shutil
 
     import torch
@@ -413,10 +465,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     run_section(results, "peak", measure_peak, shape)
     peak = results["peak"].get("matmul_bf16_tflops")
-    run_section(results, "grpo_plain", plain_grpo, project, model_dir, shape, args.work)
-    run_section(results, "grpo_ours", our_grpo, project, shape)
-    run_section(results, "sft_plain", plain_sft, project, model_dir, shape, args.work, n_params, peak)
-    run_section(results, "sft_ours", our_sft, project, n_params, peak)
+    sections = {"grpo_plain": (plain_grpo, project, model_dir, shape, args.work),
+                "grpo_ours": (our_grpo, project, shape),
+                "sft_plain": (plain_sft, project, model_dir, shape, args.work, n_params, peak),
+                "sft_ours": (our_sft, project, n_params, peak),
+                "sft_tuning": (sft_tuning, project, model_dir, shape, args.work, n_params, peak)}
+    for name in wanted:
+        run_section(results, name, *sections[name])
     report = table(results, info)
     print("\n" + report, flush=True)
     out = args.out or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else REPO / "bench" / "gpu_check.json")

@@ -504,7 +504,7 @@ def cmd_demo(args, rep: Reporter) -> int:
     from .demo.run import run_demo
 
     result = run_demo(Path(args.dir) if args.dir else None, size="quick" if args.quick else args.size,
-                      domain=args.domain, reporter=rep)
+                      domain=args.domain, reporter=rep, rl_steps=args.max_steps)
     return 0 if "after" in result else 1
 
 
@@ -653,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true", help="the same as --size quick")
     sp.add_argument("--domain", choices=("parcels", "benefits"), default="parcels",
                     help="parcels: Northwind Parcel fees (numbers); benefits: Harbor City housing benefit (multiple choice)")
+    sp.add_argument("--max-steps", type=int, default=None, metavar="N",
+                    help="RL steps instead of the size's own (a shorter demo; the table says how many ran)")
     return p
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import load_config, save_config
+from ..errors import UserError
 from ..events import DEMO_DONE
 from ..method.stats import paired_difference_interval
 from ..project import BENEFITS_DIR, DEMO_DIR, EVAL_LEDGER, exports_dir, init_project, is_project, problems_path, routes_path
@@ -110,7 +111,8 @@ def _verdicts(folder: Path) -> list[bool]:
     return [json.loads(line)["correct_without"] for line in (folder / EVAL_LEDGER).read_text(encoding="utf-8").splitlines()]
 
 
-def run_demo(folder: Path | None, *, size: str = "quick", domain: str = "parcels", reporter) -> dict:
+def run_demo(folder: Path | None, *, size: str = "quick", domain: str = "parcels", reporter,
+             rl_steps: int | None = None) -> dict:
     from ..launch import train
     from ..runs import RunFolder, read_run_config
     from ..stages.evaluate import evaluate
@@ -118,22 +120,31 @@ def run_demo(folder: Path | None, *, size: str = "quick", domain: str = "parcels
 
     t0, say = time.time(), reporter.info
     plan, where = SIZES[size], DOMAINS[domain]
-    project = prepare_project(folder, where, plan.settings, say)
+    if rl_steps is not None and rl_steps < 1:
+        raise UserError(f"--max-steps {rl_steps}: the demo needs at least one RL step", hint="pass --max-steps 1 or more")
+    settings = plan.settings if rl_steps is None else {**plan.settings, "rl.max_steps": rl_steps}
+    project = prepare_project(folder, where, settings, say)
     progress = lambda stage: (lambda done, total, eta: reporter.progress(stage, done, total, eta))  # noqa: E731
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run, rows, labels = f"demo-{size}-{stamp}", [], []
 
+    def add_row(label: str, summary: dict) -> dict:
+        """Each row is said as soon as it is measured: a demo stopped later still told what it found."""
+        rows.append(summary)
+        labels.append(label)
+        _, n, without, with_routes, gap, _ = eval_row(summary)
+        say(f"{label}: {without} without routes, {with_routes} with routes on {n} held-out problems (gap {gap})")
+        return summary
+
     say("evaluating the base model …")
-    before = evaluate(project, None, progress=progress("eval"))
-    rows.append(before)
-    labels.append("base model, untrained")
+    before = add_row("base model, untrained", evaluate(project, None, progress=progress("eval")))
     if plan.distill_alone:
         distilled = f"{run}-distill"
         say(f"training run {distilled} (guided CoT distillation) …")
         if train(project, "rft", distilled, overrides=[]) != "finished":
             return _stopped(project, distilled, say)
-        rows.append(evaluate(project, distilled, progress=progress("eval")))
-        labels.append(f"distilled ({_steps(RunFolder(project, distilled), 'distill')} steps)")
+        add_row(f"distilled ({_steps(RunFolder(project, distilled), 'distill')} steps)",
+                evaluate(project, distilled, progress=progress("eval")))
         say(f"training run {run} (MRPV + EAAI from the distilled model) …")
         state = train(project, "realm-r1", run, overrides=[], origin=f"{distilled}:distill")
     else:
@@ -142,10 +153,9 @@ def run_demo(folder: Path | None, *, size: str = "quick", domain: str = "parcels
     if state != "finished":
         return _stopped(project, run, say)
     say("evaluating the trained model …")
-    after = evaluate(project, run, progress=progress("eval"))
-    rows.append(after)
     _, cfg = read_run_config(RunFolder(project, run))
-    labels.append(f"realm-r1 ({_recipe_steps(project, run)}, {cfg.rl.num_generations} completions per prompt)")
+    after = add_row(f"realm-r1 ({_recipe_steps(project, run)}, {cfg.rl.num_generations} completions per prompt)",
+                    evaluate(project, run, progress=progress("eval")))
     exported = export_run(project, run, exports_dir(project) / run)
     minutes = (time.time() - t0) / 60
     gain = after["accuracy_without_routes"] - before["accuracy_without_routes"]

@@ -175,6 +175,21 @@ def test_gpu_check_runs_every_section_side_by_side_on_a_tiny_shape(tmp_path):
     assert results["sft_plain"]["tokens_per_step"] == results["sft_ours"]["tokens_per_step"], "the same rows"
 
 
+@pytest.mark.slow
+def test_gpu_check_sft_tuning_measures_every_variant_on_the_same_rows(tmp_path):
+    import json
+
+    from bench import gpu_check
+
+    out = tmp_path / "gpu_check.json"
+    assert gpu_check.main(["--tiny", "--work", str(tmp_path / "work"), "--out", str(out), "--sections", "sft_tuning"]) == 0
+    variants = json.loads(out.read_text())["results"]["sft_tuning"]
+    assert list(variants) == ["b2_plain_adamw", "b2_fused_adamw", "b8_fused_adamw", "b8_plain_trl",
+                              "b8_fused_adamw_compiled", "section_s"]
+    assert all(positive(variants[label]["tok_s"]) for label in variants if label != "section_s")
+    assert variants["b8_plain_trl"]["tokens_per_step"] == variants["b8_fused_adamw"]["tokens_per_step"]
+
+
 def test_cpu_speed_measures_every_configuration_and_checks_the_loss(tiny_model_dir, tmp_path):
     from bench import cpu_speed
 

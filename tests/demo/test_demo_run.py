@@ -38,3 +38,31 @@ def test_the_demo_prints_a_comparable_before_after_table(size, domain, tmp_path,
     final = next(name for name in runs if not name.endswith("-distill"))
     assert (RunFolder(project, final).eval_dir / "ledger.jsonl").exists()
     assert result["export"]["verified"]
+
+
+def test_each_row_is_said_when_measured_and_max_steps_sets_the_rl_steps(tmp_path, tiny_model_dir, monkeypatch, capsys):
+    """A demo cut short (a GPU lease ran out) must already have told the rows it measured."""
+    from engine.runs import read_run_config
+
+    monkeypatch.setattr(demo, "SIZES", {name: demo.Size(TINY, plan.distill_alone, plan.note)
+                                        for name, plan in demo.SIZES.items()})
+    project = tmp_path / "demo"
+    init_project(project, model=str(tiny_model_dir))
+    demo.run_demo(project, size="medium", reporter=Reporter(as_json=False), rl_steps=1)
+
+    said = capsys.readouterr()
+    lines = (said.out + said.err).splitlines()
+    base = next(i for i, line in enumerate(lines) if line.startswith("base model, untrained: "))
+    training = next(i for i, line in enumerate(lines) if line.startswith("training run "))
+    assert base < training and "without routes" in lines[base] and "on 8 held-out problems" in lines[base]
+    assert any(line.startswith("distilled (2 steps): ") for line in lines)
+    final = next(r["name"] for r in list_runs(project) if not r["name"].endswith("-distill"))
+    assert read_run_config(RunFolder(project, final))[1].rl.max_steps == 1
+
+
+def test_a_demo_of_no_rl_steps_is_refused_before_it_creates_anything(tmp_path):
+    from engine.errors import UserError
+
+    with pytest.raises(UserError, match="--max-steps 0"):
+        demo.run_demo(tmp_path / "demo", reporter=Reporter(as_json=False), rl_steps=0)
+    assert not (tmp_path / "demo").exists()
