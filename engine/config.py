@@ -156,6 +156,9 @@ class RLSection:
     reward_correctness: float = _f(1.0, "Weight of the correctness reward.", lo=0.0)
     reward_format: float = _f(0.1, "Weight of the format reward.", lo=0.0)
     reward_verdict: float = _f(0.0, "Weight of the verdict-accuracy reward (0: off).", lo=0.0)
+    reward_language: float = _f(0.2, "Weight of the language-consistency reward: 1 when every letter of a completion "
+                                "is in a script its prompt uses, else 0 (0: off). Without it RL pays right answers "
+                                "that drift into another language, and spreads them (docs/EFFICACY.md).", lo=0.0)
     save_steps: int = _f(25, "Checkpoint every N steps.", lo=1)
     samples_per_step: int = _f(2, "Completions written as `sample` events per step (best and worst).", lo=0)
     rollout_engine: str = _f("auto", "Who generates rollouts: transformers-compiled (inside the trainer, static KV cache "

@@ -18,6 +18,7 @@ SEPARATES = {
     "correctness": (("positive",), ("negative",)),          # right answers above wrong ones
     "format": (("positive", "negative"), ("unparsed",)),    # a readable answer line above none
     "verdict": None,                                        # judges shown candidates: abstains on bare routes
+    "language": None,                                       # judges the writing system, not the answer
 }
 
 

@@ -1,4 +1,4 @@
-"""The RL rewards as TRL reward functions: correctness, format, verdict.
+"""The RL rewards as TRL reward functions: correctness, format, verdict, language.
 
 TRL calls each as ``fn(prompts=…, completions=…, completion_ids=…, trainer_state=…, **columns)``
 where every dataset column arrives as a list with one entry per completion. The rollout rows
@@ -10,6 +10,7 @@ leaves that completion out of the function's mean). TRL logs ``rewards/<__name__
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 from ..config import DataSection, RLSection
@@ -67,15 +68,33 @@ def make_reward_functions(
             scores.append(hits / len(labels))
         return scores
 
+    def language(prompts, completions, **_) -> list[float]:
+        """1.0 when every letter of the completion is in a writing system its prompt uses, else 0.0.
+
+        A correctness reward alone pays a right answer whatever its words: on a multilingual
+        model a rollout that says "no शुल्क" for "no surcharge" is paid in full, and RL spreads
+        it (measured: docs/EFFICACY.md). DeepSeek-R1 adds a language-consistency reward for the
+        same reason; this one needs no language list, only the prompt's own scripts.
+        """
+        return [float(writing_systems(_completion_text(completion)) <= writing_systems(_completion_text(prompt)))
+                for prompt, completion in zip(prompts, completions)]
+
     def _type(row: dict) -> str:
         return row["answer_type"] or data_cfg.answer_type
 
     weighted = [(correctness, rl_cfg.reward_correctness), (format, rl_cfg.reward_format),
-                (verdict, rl_cfg.reward_verdict)]
+                (verdict, rl_cfg.reward_verdict), (language, rl_cfg.reward_language)]
     kept = [(fn, weight) for fn, weight in weighted if weight > 0]
     if not kept:
-        raise UserError("rl.reward_correctness, rl.reward_format, rl.reward_verdict: at least one must be > 0")
+        raise UserError("rl.reward_correctness, rl.reward_format, rl.reward_verdict, rl.reward_language: "
+                        "at least one must be > 0")
     return [fn for fn, _ in kept], [weight for _, weight in kept]
+
+
+def writing_systems(text: str) -> set[str]:
+    """The scripts of ``text``'s letters, by the first word of each one's Unicode name
+    (LATIN, CYRILLIC, DEVANAGARI, CJK, HIRAGANA …); digits, signs and spaces have none."""
+    return {unicodedata.name(ch, "UNKNOWN").split(" ")[0] for ch in text if ch.isalpha()}
 
 
 def _rows(completions: list, **columns: list | None) -> list[tuple[str, dict]]:

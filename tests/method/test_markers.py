@@ -25,7 +25,8 @@ ANSWERED = [  # (text, the answer line, the answer)
 
 
 def _format_reward(text: str) -> float:
-    functions, _ = make_reward_functions(DataSection(), RLSection(reward_correctness=0.0, reward_format=1.0))
+    functions, _ = make_reward_functions(DataSection(),
+                                         RLSection(reward_correctness=0.0, reward_format=1.0, reward_language=0.0))
     (fmt,) = functions
     return fmt(completions=[text], answer_type=["text"], choices=[None], hinted=[False], candidate_labels=[[]])[0]
 

@@ -38,17 +38,17 @@ def _call(fn, completions, *, answer="40", answer_type="number", choices=None, h
 
 def test_functions_are_named_for_trl_logging_and_weighted_from_config():
     fns, weights = make_reward_functions(DataSection(), RLSection(reward_correctness=1.0, reward_format=0.2,
-                                                                  reward_verdict=0.5))
-    assert [fn.__name__ for fn in fns] == ["correctness", "format", "verdict"]
-    assert weights == [1.0, 0.2, 0.5]
+                                                                  reward_verdict=0.5, reward_language=0.3))
+    assert [fn.__name__ for fn in fns] == ["correctness", "format", "verdict", "language"]
+    assert weights == [1.0, 0.2, 0.5, 0.3]
 
 
 @pytest.mark.parametrize(
     "rl, names",
     [
-        (RLSection(), ["correctness", "format"]),  # verdict off by default
-        (RLSection(reward_format=0.0, reward_verdict=0.3), ["correctness", "verdict"]),
-        (RLSection(reward_correctness=0.0, reward_format=0.1), ["format"]),
+        (RLSection(), ["correctness", "format", "language"]),  # verdict off by default
+        (RLSection(reward_format=0.0, reward_verdict=0.3, reward_language=0.0), ["correctness", "verdict"]),
+        (RLSection(reward_correctness=0.0, reward_format=0.1, reward_language=0.0), ["format"]),
     ],
 )
 def test_zero_weight_functions_are_dropped(rl, names):
@@ -59,7 +59,7 @@ def test_zero_weight_functions_are_dropped(rl, names):
 
 def test_all_weights_zero_is_a_user_error():
     with pytest.raises(UserError, match="rl.reward_"):
-        make_reward_functions(DataSection(), RLSection(reward_correctness=0.0, reward_format=0.0))
+        make_reward_functions(DataSection(), RLSection(reward_correctness=0.0, reward_format=0.0, reward_language=0.0))
 
 
 @pytest.mark.parametrize(
@@ -159,3 +159,21 @@ def test_correctness_runs_the_projects_python_verifier():
                                    RLSection(), python_verifier=ends_in_even_number)
     correctness = {fn.__name__: fn for fn in fns}["correctness"]
     assert _call(correctness, ["Answer: 40", "Answer: 41"], answer="", answer_type="python") == [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "prompt, completion, expected",
+    [
+        ("Fee for zone B?", "Posted on Monday, so no weekend surcharge.\nAnswer: 9", 1.0),
+        ("Fee for zone B?", "Posted on Monday, so no शुल्क.\nAnswer: 9", 0.0),  # measured drift (EFFICACY.md)
+        ("Fee for zone B?", "Answer: 9 € = 9 × 1 EUR (±0)", 1.0),  # signs and digits are no script
+        ("Gebühr für Zone B?", "Keine Wochenendgebühr, also 9 €.\nAnswer: 9", 1.0),  # accents are Latin
+        ("区域B的费用是多少？", "基本费用 7 EUR。\nAnswer: 9", 1.0),  # the prompt's own scripts are allowed
+        ("区域B的费用是多少？", "Базовая плата 7 EUR.\nAnswer: 9", 0.0),
+    ],
+)
+def test_language_pays_completions_that_keep_to_the_prompts_scripts(prompt, completion, expected):
+    rewards, _ = _rewards()
+    got = rewards["language"](prompts=[prompt], completions=[completion], completion_ids=[[1]], trainer_state=None,
+                              answer=["9"])
+    assert got == [expected]
