@@ -20,8 +20,9 @@ def test_the_bench_runs_in_the_engine_and_its_table_and_histograms_show(qtbot, e
     with qtbot.waitSignal(job.sig_finished, timeout=300_000) as finished:
         pass
     assert finished.args == [0], job.error_line
-    assert [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())] == ["correctness", "format"]
+    assert [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())] == ["correctness", "format",
+                                                                                      "language"]
     assert panel.table.item(0, 2).text() == "1.000"  # correctness tells the positive routes from the negative ones
     assert panel.result["samples"] == 2 and "Every reward separates" in panel.warnings.text()
-    assert len(panel.plots.ci.items) == 4  # two functions x (stored routes, fresh samples)
+    assert len(panel.plots.ci.items) == 6  # three functions x (stored routes, fresh samples)
     panel.shutdown()
