@@ -331,12 +331,12 @@ def plain_sft(project: Path, model_dir: Path, shape: dict, work: Path, n_params:
     return sft_figures(timer.seconds, timer.tokens, n_params, peak)
 
 
-def our_sft(project: Path, n_params: int, peak: float | None) -> dict:
+def our_sft(project: Path, n_params: int, peak: float | None, run: str = "gpu-sft", overrides: list[str] = ()) -> dict:
     from engine.launch import train
     from engine.runs import RunFolder
 
-    state = train(project, "rft", "gpu-sft", overrides=[])
-    run_dir = RunFolder(project, "gpu-sft").path
+    state = train(project, "rft", run, overrides=list(overrides))
+    run_dir = RunFolder(project, run).path
     return {"state": state, **sft_figures(step_times_from_events(run_dir, "distill"),
                                           metric_series(run_dir, "distill", "num_tokens"), n_params, peak)}
 
@@ -367,9 +367,6 @@ SFT_VARIANTS = (
 
 def sft_tuning(project: Path, model_dir: Path, shape: dict, work: Path, n_params: int, peak: float | None) -> dict:
     """Each of SFT_VARIANTS in turn; one variant's failure is recorded and the next one still runs."""
-    from engine.launch import train
-    from engine.runs import RunFolder
-
     figures = {}
     for what, factor, overrides in SFT_VARIANTS:
         batch = factor * shape["sft_batch"]
@@ -379,12 +376,8 @@ def sft_tuning(project: Path, model_dir: Path, shape: dict, work: Path, n_params
             if overrides is None:
                 figures[label] = plain_sft(project, model_dir, {**shape, "sft_batch": batch}, work / label, n_params, peak)
             else:
-                run = f"sft-{label.replace('_', '-')}"
-                state = train(project, "rft", run, overrides=[f"distill.batch_size={batch}", *overrides])
-                run_dir = RunFolder(project, run).path
-                figures[label] = {"state": state, **sft_figures(step_times_from_events(run_dir, "distill"),
-                                                                metric_series(run_dir, "distill", "num_tokens"),
-                                                                n_params, peak)}
+                figures[label] = our_sft(project, n_params, peak, run=f"sft-{label.replace('_', '-')}",
+                                         overrides=[f"distill.batch_size={batch}", *overrides])
         except Exception as error:  # noqa: BLE001 - one variant's failure must not hide the others
             figures[label] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
         log(f"   {label}: {json.dumps(figures[label])}")
