@@ -649,7 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("demo", "create the demo project, train, evaluate and print a before/after table", cmd_demo)
     sp.add_argument("--dir", help="where to create the demo project (default: ./realm-demo)")
     sp.add_argument("--size", choices=("quick", "medium", "full"), default="full",
-                    help="quick: ~15 min on a 2-core CPU; medium: ~90 min on a 2-core CPU; full: wants a GPU")
+                    help="quick: ~15 min on a 2-core CPU; medium: ~30 min on a 2-core CPU; full: wants a GPU")
     sp.add_argument("--quick", action="store_true", help="the same as --size quick")
     sp.add_argument("--domain", choices=("parcels", "benefits"), default="parcels",
                     help="parcels: Northwind Parcel fees (numbers); benefits: Harbor City housing benefit (multiple choice)")

@@ -57,7 +57,7 @@ SIZES = {
          "rl.max_steps": 3, "rl.num_generations": 4, "rl.prompts_per_step": 1, "rl.max_completion_length": 0,
          "rl.learning_rate": 5e-6, "rl.save_steps": 3, "fade.k_show": 2},
         distill_alone=False, note="sized for a 2-core CPU"),
-    "medium": Size(  # a 2-core CPU: about 90 minutes
+    "medium": Size(  # a 2-core CPU: about 30 minutes (28 min 48 s measured, docs/EFFICACY.md)
         {"eval.max_problems": 0, "eval.max_problems_with_routes": 0, "eval.max_new_tokens": 0, "eval.batch_size": 30,
          "distill.max_steps": -1, "distill.epochs": 3.0, "distill.batch_size": 4, "distill.learning_rate": 1e-3,
          "distill.max_routes_per_problem": 1, "distill.max_length": 384, "distill.save_steps": 60,
