@@ -133,13 +133,46 @@ def test_a_run_started_from_the_train_panel_plots_every_step_it_logs(qtbot, tiny
     assert panel.start_button.isEnabled() and not panel.resume_button.isEnabled()
 
 
+HOLD_AFTER_SAVE = """
+import os
+if os.environ.get("REALM_TEST_HOLD"):  # while that file exists, an engine waits after each checkpoint
+    import time
+    from engine.stages import context
+    saved = context.RunCallback.on_save
+    def on_save_then_hold(self, *args, **kwargs):
+        saved(self, *args, **kwargs)
+        while os.path.exists(os.environ["REALM_TEST_HOLD"]):
+            time.sleep(0.05)
+    context.RunCallback.on_save = on_save_then_hold
+"""
+
+
+@pytest.fixture
+def hold_after_save(tmp_path, monkeypatch):
+    """Engines the GUI starts wait after saving a checkpoint until the returned file is removed:
+    a test can kill a run that is surely still training (a tiny run can otherwise end before the
+    GUI's log shows its first checkpoint). Works through the detached re-exec: a sitecustomize
+    module on the children's PYTHONPATH."""
+    hook = tmp_path / "hold-hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_AFTER_SAVE, encoding="utf-8")
+    hold = tmp_path / "hold"
+    hold.touch()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.setenv("REALM_TEST_HOLD", str(hold))
+    return hold
+
+
 @pytest.mark.slow
-def test_a_killed_engine_shows_interrupted_with_its_log_and_resumes_with_history(qtbot, tiny_project, open_window):
+def test_a_killed_engine_shows_interrupted_with_its_log_and_resumes_with_history(qtbot, tiny_project, open_window,
+                                                                                 hold_after_save):
     window = open_window(tiny_project)
     panel = start_training(qtbot, window, "killed", max_steps=6)
     run = RunFolder(tiny_project, "killed")
     qtbot.waitUntil(lambda: "checkpoint saved at step 2" in panel.log.toPlainText(), timeout=RUN_TIMEOUT_MS)
-    os.kill(run.read_status()["pid"], signal.SIGKILL)
+    os.kill(run.read_status()["pid"], signal.SIGKILL)  # held after its first checkpoint: still training
+    hold_after_save.unlink()  # the resumed engine runs to the end
+    assert run.read_status()["step"] == 2
 
     wait_for_state(qtbot, panel, "interrupted")
     assert "Resume continues from the last checkpoint" in panel.run_label.text()
