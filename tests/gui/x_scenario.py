@@ -7,7 +7,8 @@ problem's answers and exports the run — writing OUT/report.json and screenshot
 ``smoke`` opens it and visits every page. ``heldout`` follows PROJECT's live run (one that logs
 the held-out curve, ``eval.every_steps``) from the Runs page into Train, and shoots the curve once
 two of its points are in. ``playground`` asks one held-out problem of the base model (A) and of
-PROJECT's run ``$REALM_X_RUN`` with its candidate routes (B), and shoots both verdicts. ``screenshots`` walks the pages for the README's
+PROJECT's run ``$REALM_X_RUN`` with its candidate routes (B), and shoots both verdicts. ``evaluated``
+opens that run's stored evaluation on the Evaluate page with a problem it fixed. ``screenshots`` walks the pages for the README's
 pictures (docs/screenshots, from a project whose routes are imported), including
 the route diff of one negative of each error kind. Run under Xvfb with QT_QPA_PLATFORM=xcb
 (``tests/gui/test_real_x.py`` does).
@@ -249,6 +250,28 @@ def playground(drive: Driver, window: QtMainWindow, project: Path, out: Path) ->
     drive.shot("playground")
 
 
+def evaluated(drive: Driver, window: QtMainWindow, project: Path, out: Path) -> None:
+    """PROJECT's run ``$REALM_X_RUN``, evaluated before, on the Evaluate page with the answers of
+    the first problem the base model got wrong and the run right (without and with routes) open."""
+    window.open_project(project)
+    evaluate = step_button(drive, window, "evaluate")
+    run = os.environ["REALM_X_RUN"]
+    drive.choose(evaluate.run_combo, run)
+    drive.wait_until(lambda: evaluate.selected_run() == run and evaluate.ledger and evaluate.base_ledger,
+                     "the run's and the base model's evaluations", 30)
+    fixed = [r["problem_id"] for r in evaluate.ledger if r.get("correct_without") and r.get("correct_with")
+             and not evaluate.base_ledger.get(r["problem_id"], {}).get("correct_without")]
+    drive.check(bool(fixed), "a problem the run fixed")
+    table = evaluate.ledger_table
+    row = next(i for i in range(table.rowCount()) if table.item(i, 0).text() == fixed[0])
+    table.scrollToItem(table.item(row, 1))
+    drive.click(table.viewport(), table.visualItemRect(table.item(row, 1)).center())
+    texts = evaluate.completions.texts
+    drive.wait_until(lambda: texts[("run", "with")].toPlainText() != "", "the answers of the clicked problem", 10)
+    drive.step(f"opened the answers to {fixed[0]}")
+    drive.shot("evaluate")
+
+
 def run(mode: str, project: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app, window = open_window(out)
@@ -257,7 +280,7 @@ def run(mode: str, project: Path, out: Path) -> int:
                      "the window to be on screen", 30)
     try:
         {"smoke": smoke, "main-path": main_path, "screenshots": screenshots, "heldout": heldout,
-         "playground": playground}[mode](drive, window, project, out)
+         "playground": playground, "evaluated": evaluated}[mode](drive, window, project, out)
     except (ScenarioFailed, Exception) as err:  # noqa: BLE001 (the report says what happened, the test fails)
         drive.shot("failure")
         drive.report(out / "report.json", False, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
