@@ -427,18 +427,21 @@ def table(results: dict, info: dict) -> str:
     return "\n".join(lines + [""] + errors)
 
 
+SECTIONS = ("grpo_plain", "grpo_ours", "sft_plain", "sft_ours", "sft_tuning")  # after the matmul peak, in this order
+DEFAULT_SECTIONS = SECTIONS[:4]  # the side-by-side check; sft_tuning on request
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny shape on any device (a smoke run)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/realm-gpu-check"), help="scratch folder")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default: $OUT/gpu_check.json)")
-    parser.add_argument("--sections", default="grpo_plain,grpo_ours,sft_plain,sft_ours",
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                         help="comma-separated sections after the matmul peak (also: sft_tuning)")
     args = parser.parse_args(argv)
     wanted = args.sections.split(",")
-    known = ("grpo_plain", "grpo_ours", "sft_plain", "sft_ours", "sft_tuning")
-    if unknown := [name for name in wanted if name not in known]:
-        parser.error(f"--sections: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    if unknown := [name for name in wanted if name not in SECTIONS]:
+        parser.error(f"--sections: unknown {', '.join(unknown)} (known: {', '.join(SECTIONS)})")
     import shutil
 
     import torch
